@@ -1,0 +1,136 @@
+import CRdKafka
+import Logging
+import ServiceLifecycle
+
+/// Sends messages with idempotence on and awaits each delivery report.
+///
+/// Delivery reports are served by `run()`, so the producer must run (usually in a `ServiceGroup`) while
+/// anything awaits `send`. On graceful shutdown it flushes what is still queued before returning.
+public final class KafkaProducer: Service, Sendable {
+    private let client: RDKafkaClient
+    private let blocking = BlockingCalls(label: "spectask.kafka.producer", serial: false)
+    private let logger: Logger
+
+    /// - Throws: `KafkaError` with code `.configuration` when a property is rejected.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws {
+        self.client = try RDKafkaClient(kind: .producer, properties: configuration.properties, logger: logger)
+        self.logger = logger
+    }
+
+    /// Sends one message and waits until the broker has acknowledged it.
+    /// - Returns: where the message was written.
+    /// - Throws: `KafkaError`: `.invalidArgument` for an illegal topic name (at once, nothing is sent),
+    ///   otherwise the delivery failure (retriable ones after librdkafka's own retries are used up).
+    @discardableResult
+    public func send(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReport {
+        try TopicName.validate(record.topic)
+        while true {
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    let box = Unmanaged.passRetained(DeliveryBox(continuation))
+                    if let error = produce(record, opaque: box.toOpaque()) {
+                        box.release()
+                        continuation.resume(throwing: error)
+                    }
+                }
+            } catch let error as KafkaError where error.code == .librdkafka(RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue) {
+                // The local queue is full: wait for deliveries to drain it instead of failing the caller.
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// Sends many messages concurrently and waits for all of them; reports come back in the input's order.
+    public func send(_ records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReport] {
+        try await withThrowingTaskGroup(of: (Int, KafkaDeliveryReport).self) { group in
+            for (index, record) in records.enumerated() {
+                group.addTask { (index, try await self.send(record)) }
+            }
+            var reports = [KafkaDeliveryReport?](repeating: nil, count: records.count)
+            for try await (index, report) in group { reports[index] = report }
+            return reports.map { $0! }
+        }
+    }
+
+    /// Waits until every queued message is delivered or `timeout` passes.
+    public func flush(timeout: Duration = .seconds(10)) async throws {
+        let client = self.client
+        let code = try await blocking.run { rd_kafka_flush(client.handle, Int32(timeout.milliseconds)) }
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError.librdkafka(code, "flushing the producer (\(rd_kafka_outq_len(client.handle)) messages still queued)")
+        }
+    }
+
+    /// Serves delivery reports until cancelled or until graceful shutdown, then flushes.
+    public func run() async throws {
+        let client = self.client
+        await cancelWhenGracefulShutdown {
+            await runBlockingLoop(label: "spectask.kafka.producer.poll") {
+                _ = rd_kafka_poll(client.handle, 100)
+            }
+        }
+        // Deliveries still in flight need reports served while flushing; rd_kafka_flush polls by itself.
+        try await flush()
+        logger.debug("producer flushed and stopped")
+    }
+
+    // MARK: - Producing
+
+    private func produce(_ record: KafkaProducerRecord, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+        let headers = rd_kafka_headers_new(record.headers.count)!
+        for header in record.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
+            } else {
+                rd_kafka_header_add(headers, header.key, -1, nil, 0)
+            }
+        }
+        let error: OpaquePointer? = record.topic.withCString { topic in
+            withOptionalBytes(record.key) { key in
+                record.value.withUnsafeBytes { value in
+                    var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    fields[0].u.cstr = topic
+                    fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                    fields[2].vtype = RD_KAFKA_VTYPE_VALUE
+                    fields[2].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count)
+                    fields[3].vtype = RD_KAFKA_VTYPE_KEY
+                    fields[3].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: key?.baseAddress), size: key?.count ?? 0)
+                    fields[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    fields[4].u.i = RD_KAFKA_MSG_F_COPY
+                    fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    fields[5].u.ptr = opaque
+                    fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                    fields[6].u.headers = headers
+                    return rd_kafka_produceva(client.handle, &fields, fields.count)
+                }
+            }
+        }
+        guard let error else { return nil }  // librdkafka owns the headers now
+        rd_kafka_headers_destroy(headers)
+        return KafkaError.consuming(error, "sending a message to topic \(record.topic)")
+    }
+}
+
+private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// Kafka's rules for topic names, checked before anything is sent so a typo fails at once with a clear error.
+public enum TopicName {
+    /// - Throws: `KafkaError.invalidArgument` saying which rule the name breaks.
+    public static func validate(_ name: String) throws {
+        let legal = name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+        let problem: String? =
+            if name.isEmpty { "it is empty" }
+            else if name == "." || name == ".." { "'.' and '..' are reserved" }
+            else if name.utf8.count > 249 { "it is longer than 249 characters" }
+            else if !legal { "only ASCII letters, digits, '.', '_' and '-' are allowed" }
+            else { nil }
+        if let problem {
+            throw KafkaError(code: .invalidArgument, message: "'\(name)' is not a valid Kafka topic name: \(problem)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Kafka
+import Synchronization
+import Testing
+
+/// Records what every member of a group processed and which rebalances it saw.
+private final class GroupLedger: Sendable {
+    private let state = Mutex<(processed: [String: Int], rebalances: [String: [KafkaConsumerEvent]], assignment: [String: Set<KafkaTopicPartition>])>(([:], [:], [:]))
+
+    func record(member: String, _ event: KafkaConsumerEvent) {
+        state.withLock { state in
+            switch event {
+            case .messages(let batch):
+                for message in batch { state.processed[String(decoding: message.value, as: UTF8.self), default: 0] += 1 }
+            case .partitionsAssigned(let partitions):
+                state.rebalances[member, default: []].append(event)
+                state.assignment[member, default: []].formUnion(partitions)
+            case .partitionsRevoked(let partitions):
+                state.rebalances[member, default: []].append(event)
+                state.assignment[member, default: []].subtract(partitions)
+            }
+        }
+    }
+
+    func leave(member: String) { state.withLock { $0.assignment[member] = nil } }
+    var processed: [String: Int] { state.withLock { $0.processed } }
+    var assignment: [String: Set<KafkaTopicPartition>] { state.withLock { $0.assignment } }
+    func rebalances(_ member: String) -> [KafkaConsumerEvent] { state.withLock { $0.rebalances[member] ?? [] } }
+}
+
+@Suite("Consumer groups against the real broker")
+struct ConsumerGroupTests {
+    /// One member: poll, process, commit what was processed, repeat; commits happen before the next poll,
+    /// which is where rebalances are served, so a revoked partition never has unfinished uncommitted work.
+    private static func member(_ name: String, _ consumer: KafkaConsumer, _ ledger: GroupLedger) async throws {
+        while !consumer.isClosed, !Task.isCancelled {
+            let events: [KafkaConsumerEvent]
+            do {
+                events = try await consumer.poll(timeout: .milliseconds(100))
+            } catch let error as KafkaError where error.code == .clientClosed {
+                return
+            }
+            for event in events {
+                ledger.record(member: name, event)
+                if case .messages(let batch) = event { try await consumer.commit(batch) }
+            }
+        }
+    }
+
+    private static func waitFor(_ what: String, timeout: Duration = .seconds(90), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private static func produce(_ topic: String, _ range: Range<Int>) async throws {
+        _ = try await withProducer { producer in
+            try await producer.send(range.map { KafkaProducerRecord(topic: topic, key: "key-\($0)", value: "msg-\($0)") })
+        }
+    }
+
+    @Test("members split the partitions, rebalance on join and leave, and the group reads every message exactly once")
+    func splitRebalanceExactlyOnce() async throws {
+        let topic = try await TestEnvironment.makeTopic("group", partitions: 6)
+        let group = TestEnvironment.unique("g")
+        let ledger = GroupLedger()
+        let all = Set((0..<6).map { KafkaTopicPartition(topic: topic, partition: $0) })
+        func makeMember() throws -> KafkaConsumer {
+            try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+        }
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            let a = try makeMember()
+            let b = try makeMember()
+            tasks.addTask { try await Self.member("a", a, ledger) }
+            tasks.addTask { try await Self.member("b", b, ledger) }
+
+            // Two members: each owns some partitions, together all six, none twice.
+            try await Self.waitFor("a and b to split the partitions") {
+                let owned = ledger.assignment
+                return owned["a"]?.isEmpty == false && owned["b"]?.isEmpty == false && owned["a"]!.union(owned["b"]!) == all
+            }
+            #expect(ledger.assignment["a"]!.isDisjoint(with: ledger.assignment["b"]!))
+            try await Self.produce(topic, 0..<100)
+
+            // A third joins: someone gives partitions up (revoked) and c gets some.
+            let c = try makeMember()
+            tasks.addTask { try await Self.member("c", c, ledger) }
+            try await Self.produce(topic, 100..<200)
+            try await Self.waitFor("c to get partitions") { ledger.assignment["c"]?.isEmpty == false }
+            #expect(ledger.rebalances("a").contains { if case .partitionsRevoked = $0 { true } else { false } }
+                || ledger.rebalances("b").contains { if case .partitionsRevoked = $0 { true } else { false } })
+
+            // b leaves: its partitions move to a and c.
+            await b.close()
+            ledger.leave(member: "b")
+            try await Self.produce(topic, 200..<300)
+            try await Self.waitFor("a and c to own everything after b left") {
+                let owned = ledger.assignment
+                return (owned["a"] ?? []).union(owned["c"] ?? []) == all
+            }
+            try await Self.waitFor("all 300 messages to be processed") { ledger.processed.count == 300 }
+            // Let any duplicate surface before judging.
+            try await Task.sleep(for: .seconds(2))
+            await a.close()
+            await c.close()
+            try await tasks.waitForAll()
+        }
+
+        let processed = ledger.processed
+        #expect(processed.count == 300)
+        #expect(processed.values.allSatisfy { $0 == 1 }, "duplicates: \(processed.filter { $0.value > 1 })")
+        #expect(ledger.rebalances("b").contains { if case .partitionsRevoked = $0 { true } else { false } })
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Kafka
+import Testing
+
+@Suite("Kafka client against the real broker")
+struct KafkaClientTests {
+    @Test("a message round-trips with its key and headers")
+    func roundTrip() async throws {
+        let topic = try await TestEnvironment.makeTopic("roundtrip")
+        let report = try await withProducer { producer in
+            try await producer.send(
+                KafkaProducerRecord(
+                    topic: topic,
+                    key: "task-1",
+                    value: #"{"hello":"world"}"#,
+                    headers: [KafkaHeader(key: "ce_type", value: "spectask.test"), KafkaHeader(key: "empty", value: nil)]
+                )
+            )
+        }
+        #expect(report.topic == topic)
+        #expect(report.offset == 0)
+
+        let consumer = try KafkaConsumer(
+            configuration: TestEnvironment.consumerConfiguration(group: TestEnvironment.unique("g"), topics: [topic]),
+            logger: TestEnvironment.logger
+        )
+        let (messages, events) = try await pollUntil(consumer) { !$0.isEmpty }
+        await consumer.close()
+
+        #expect(events.first == .partitionsAssigned([KafkaTopicPartition(topic: topic, partition: 0)]))
+        let message = try #require(messages.first)
+        #expect(message.key == Array("task-1".utf8))
+        #expect(String(decoding: message.value, as: UTF8.self) == #"{"hello":"world"}"#)
+        #expect(message.header("ce_type") == Array("spectask.test".utf8))
+        #expect(message.headers.contains(KafkaHeader(key: "empty", value: nil)))
+        #expect(message.timestampMilliseconds != nil)
+    }
+
+    @Test("offsets committed survive a restart; uncommitted messages are delivered again")
+    func committedOffsetsSurviveRestart() async throws {
+        let topic = try await TestEnvironment.makeTopic("restart")
+        let group = TestEnvironment.unique("g")
+        _ = try await withProducer { producer in
+            try await producer.send((0..<10).map { KafkaProducerRecord(topic: topic, key: nil, value: "m\($0)") })
+        }
+
+        let first = try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+        let (read, _) = try await pollUntil(first) { $0.count >= 10 }
+        #expect(read.map(\.offset) == Array(0..<10))
+        // Finish only the first five: commit the position after offset 4.
+        try await first.commit([KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: 5)])
+        let committed = try await first.committed([KafkaTopicPartition(topic: topic, partition: 0)])
+        #expect(committed[KafkaTopicPartition(topic: topic, partition: 0)] == 5)
+        await first.close()
+
+        let second = try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+        let (again, _) = try await pollUntil(second) { $0.count >= 5 }
+        // Give a stray redelivery of an early offset a chance to show up before judging.
+        let extra = try await second.poll(timeout: .seconds(1))
+        await second.close()
+        #expect(again.map(\.offset) == Array(5..<10))
+        #expect(!extra.contains { if case .messages(let m) = $0 { !m.isEmpty } else { false } })
+    }
+
+    @Test("pause holds a partition back; resume releases it")
+    func pauseAndResume() async throws {
+        let topic = try await TestEnvironment.makeTopic("pause")
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(
+            configuration: TestEnvironment.consumerConfiguration(group: TestEnvironment.unique("g"), topics: [topic]),
+            logger: TestEnvironment.logger
+        )
+        // Join the group first.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try consumer.assignment().isEmpty {
+            #expect(ContinuousClock.now < deadline, "no assignment within 60 s")
+            if ContinuousClock.now >= deadline { return }
+            _ = try await consumer.poll(timeout: .milliseconds(200))
+        }
+        try consumer.pause([partition])
+        _ = try await withProducer { producer in
+            try await producer.send((0..<5).map { KafkaProducerRecord(topic: topic, key: nil, value: "p\($0)") })
+        }
+        var whilePaused = 0
+        for _ in 0..<10 {
+            for case .messages(let batch) in try await consumer.poll(timeout: .milliseconds(200)) { whilePaused += batch.count }
+        }
+        #expect(whilePaused == 0)
+
+        try consumer.resume([partition])
+        let (messages, _) = try await pollUntil(consumer) { $0.count >= 5 }
+        await consumer.close()
+        #expect(messages.map(\.offset) == Array(0..<5))
+    }
+
+    @Test("lag is the fetched high watermark minus the position")
+    func lag() async throws {
+        let topic = try await TestEnvironment.makeTopic("lag")
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        _ = try await withProducer { producer in
+            try await producer.send((0..<10).map { KafkaProducerRecord(topic: topic, key: nil, value: "l\($0)") })
+        }
+        let consumer = try KafkaConsumer(
+            configuration: TestEnvironment.consumerConfiguration(group: TestEnvironment.unique("g"), topics: [topic]),
+            logger: TestEnvironment.logger
+        )
+        var read: [KafkaConsumerMessage] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while read.count < 4, ContinuousClock.now < deadline {
+            for case .messages(let batch) in try await consumer.poll(maxMessages: 4 - read.count, timeout: .milliseconds(200)) {
+                read += batch
+            }
+        }
+        #expect(read.count == 4)
+        #expect(try consumer.lag() == [partition: 6])
+
+        let (rest, _) = try await pollUntil(consumer) { $0.count >= 6 }
+        #expect(rest.count == 6)
+        #expect(try consumer.lag() == [partition: 0])
+        await consumer.close()
+    }
+
+    @Test("sending to an invalid topic name fails at once with a clear error")
+    func invalidTopicName() async throws {
+        try await withProducer { producer in
+            let error = await #expect(throws: KafkaError.self) {
+                try await producer.send(KafkaProducerRecord(topic: "no spaces allowed!", key: nil, value: "x"))
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("'no spaces allowed!' is not a valid Kafka topic name") == true)
+            #expect(error?.isRetriable == false)
+        }
+    }
+
+    @Test("topics are created idempotently and listed with their partitions")
+    func createTopicsIdempotently() async throws {
+        let admin = try KafkaAdmin(configuration: TestEnvironment.kafka, logger: TestEnvironment.logger)
+        let name = TestEnvironment.unique("admin")
+        let spec = KafkaTopicSpecification(name: name, partitions: 3, configs: ["cleanup.policy": "compact"])
+        #expect(try await admin.createTopics([spec]) == [name: .created])
+        #expect(try await admin.createTopics([spec]) == [name: .alreadyExisted])
+        #expect(try await admin.describeTopic(name) == KafkaTopicMetadata(name: name, partitions: 3))
+    }
+}

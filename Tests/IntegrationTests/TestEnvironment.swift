@@ -1,0 +1,94 @@
+import Foundation
+import Kafka
+import Logging
+
+/// Where the real services are. `scripts/test` exports these; the defaults match `scripts/services up`.
+/// A missing service fails the test that needs it, loudly: nothing is skipped.
+enum TestEnvironment {
+    static let bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:19092"
+
+    static var kafka: KafkaConfiguration {
+        KafkaConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "spectask-tests")
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }()
+
+    /// A name no other test run uses: the broker keeps topics and groups for its whole life.
+    static func unique(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(12).lowercased())"
+    }
+
+    /// Creates a fresh topic, failing with a clear message when the broker is not reachable.
+    static func makeTopic(_ prefix: String, partitions: Int32 = 1) async throws -> String {
+        let name = unique(prefix)
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        do {
+            _ = try await admin.createTopics([KafkaTopicSpecification(name: name, partitions: partitions)], timeout: .seconds(15))
+        } catch {
+            throw ServiceUnavailable(
+                what: "Kafka broker at \(bootstrapServers)",
+                hint: "start it with scripts/services up, or point KAFKA_BOOTSTRAP_SERVERS at one",
+                underlying: error
+            )
+        }
+        return name
+    }
+
+    static func consumerConfiguration(group: String, topics: [String]) -> KafkaConsumerConfiguration {
+        // Small timeouts: Tansu holds a join until the rebalance timeout (max.poll.interval.ms) passes.
+        KafkaConsumerConfiguration(
+            common: kafka,
+            groupID: group,
+            topics: topics,
+            sessionTimeout: .seconds(6),
+            maxPollInterval: .seconds(10)
+        )
+    }
+}
+
+struct ServiceUnavailable: Error, CustomStringConvertible {
+    var what: String
+    var hint: String
+    var underlying: any Error
+    var description: String { "\(what) is not reachable (\(underlying)); \(hint)" }
+}
+
+/// Runs `body` with a producer whose delivery reports are served, then shuts the producer down.
+func withProducer<T: Sendable>(_ body: @Sendable (KafkaProducer) async throws -> T) async throws -> T {
+    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: TestEnvironment.kafka), logger: TestEnvironment.logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await producer.run() }
+        defer { group.cancelAll() }
+        return try await body(producer)
+    }
+}
+
+/// Polls until `predicate` holds for everything received so far, or fails after `timeout`.
+func pollUntil(
+    _ consumer: KafkaConsumer,
+    timeout: Duration = .seconds(60),
+    _ predicate: ([KafkaConsumerMessage]) -> Bool
+) async throws -> (messages: [KafkaConsumerMessage], events: [KafkaConsumerEvent]) {
+    var messages: [KafkaConsumerMessage] = []
+    var events: [KafkaConsumerEvent] = []
+    let deadline = ContinuousClock.now + timeout
+    while !predicate(messages) {
+        guard ContinuousClock.now < deadline else {
+            throw TimedOut(what: "waiting for messages; got \(messages.count) so far, events: \(events)")
+        }
+        for event in try await consumer.poll(timeout: .milliseconds(200)) {
+            events.append(event)
+            if case .messages(let batch) = event { messages += batch }
+        }
+    }
+    return (messages, events)
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out \(what)" }
+}

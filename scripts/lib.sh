@@ -1,0 +1,47 @@
+# Shared helpers for the project's scripts. Sourced, never run.
+# Everything this project installs or starts lives under $SPECTASK_LOCAL (default: .local/ in the repo),
+# so removing that folder returns the machine to where it was.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SPECTASK_LOCAL="${SPECTASK_LOCAL:-$REPO_ROOT/.local}"
+LIBRDKAFKA_PREFIX="$SPECTASK_LOCAL/librdkafka"
+TANSU_BIN="$SPECTASK_LOCAL/tansu/bin/tansu"
+PG_DATA="$SPECTASK_LOCAL/postgres/data"
+LOG_DIR="$SPECTASK_LOCAL/logs"
+RUN_DIR="$SPECTASK_LOCAL/run"
+
+# Local service defaults (loopback only, non-default ports so they never clash with system services).
+SPECTASK_PG_PORT="${SPECTASK_PG_PORT:-55432}"
+SPECTASK_KAFKA_PORT="${SPECTASK_KAFKA_PORT:-19092}"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# as_root CMD...: run CMD as root (directly when we are root, through sudo otherwise).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Build and link flags so SwiftPM and every binary it produces use the project's librdkafka.
+swift_build_flags() {
+  printf '%s\n' -Xlinker -rpath -Xlinker "$LIBRDKAFKA_PREFIX/lib"
+}
+export_build_env() {
+  export PKG_CONFIG_PATH="$LIBRDKAFKA_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+}
+
+# External services: KAFKA_BOOTSTRAP_SERVERS / POSTGRES_URL (or POSTGRES_HOSTNAME...) switch the
+# local ones off. These helpers say whether the local service is the one in use.
+using_local_kafka() { [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; }
+using_local_postgres() { [ -z "${POSTGRES_URL:-}" ] && [ -z "${POSTGRES_HOSTNAME:-}" ]; }
+
+# Point the Swift code (which reads these variables) at the local services unless told otherwise.
+export_service_env() {
+  if using_local_kafka; then export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SPECTASK_KAFKA_PORT"; fi
+  if using_local_postgres; then
+    export POSTGRES_URL="postgres://spectask@127.0.0.1:$SPECTASK_PG_PORT/spectask?sslmode=disable"
+  fi
+}
