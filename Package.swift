@@ -15,10 +15,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.25.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
     ],
     targets: [
@@ -46,9 +47,9 @@ let package = Package(
         .target(
             name: "SpecTaskStore",
             dependencies: [
-                "SpecTaskDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             resources: [.copy("Migrations")],
@@ -58,7 +59,6 @@ let package = Package(
             name: "SpecTaskWorker",
             dependencies: [
                 "Kafka",
-                "SpecTaskDomain",
                 "SpecTaskStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,7 +71,6 @@ let package = Package(
             name: "spectask",
             dependencies: [
                 "Kafka",
-                "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -140,7 +140,7 @@ private func rebalanceCallback(
         } else {
             rd_kafka_assign(rk, partitions)
         }
-        context.logger.info("partitions assigned", metadata: ["kafka.partitions": "\(list)"])
+        context.logger.debug("partitions assigned", metadata: ["kafka.partitions": "\(list)"])
         context.rebalanceEvents.withLock { $0.append(.partitionsAssigned(list)) }
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         if cooperative {
@@ -150,7 +150,7 @@ private func rebalanceCallback(
         } else {
             rd_kafka_assign(rk, nil)
         }
-        context.logger.info("partitions revoked", metadata: ["kafka.partitions": "\(list)"])
+        context.logger.debug("partitions revoked", metadata: ["kafka.partitions": "\(list)"])
         context.rebalanceEvents.withLock { $0.append(.partitionsRevoked(list)) }
     default:
         context.logger.error("rebalance failed: \(String(cString: rd_kafka_err2str(err))); dropping the assignment")

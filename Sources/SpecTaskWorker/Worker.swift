@@ -1,0 +1,59 @@
+import Kafka
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import SpecTaskStore
+
+/// Wires one worker process: PostgreSQL client, Kafka consumer and producer, ingest, admin HTTP,
+/// all in one `ServiceGroup` that shuts down gracefully on SIGTERM and SIGINT.
+public struct Worker {
+    public var kafka: KafkaConfiguration
+    public var database: DatabaseConfiguration
+    public var settings: WorkerSettings
+    public var logger: Logger
+
+    public init(kafka: KafkaConfiguration, database: DatabaseConfiguration, settings: WorkerSettings, logger: Logger) {
+        self.kafka = kafka
+        self.database = database
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal; returns after every service stopped.
+    public func run() async throws {
+        let postgres = PostgresClient(configuration: try database.clientConfiguration(), backgroundLogger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(common: kafka, groupID: settings.groupID, topics: settings.inputTopics),
+            logger: logger
+        )
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
+        let ingest = IngestService(consumer: consumer, settings: settings, logger: logger)
+        let admin = AdminServer.makeApplication(host: settings.adminHost, port: settings.adminPort, postgres: postgres, logger: logger)
+
+        // Order matters for shutdown: services stop in reverse, so ingest stops before the clients it uses.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: postgres),
+                    .init(service: producer),
+                    .init(service: consumer),
+                    .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: admin),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info(
+            "worker starting",
+            metadata: [
+                "kafka.bootstrap": "\(kafka.bootstrapServers.joined(separator: ","))",
+                "kafka.group": "\(settings.groupID)",
+                "postgres": "\(database)",
+                "admin": "http://\(settings.adminHost):\(settings.adminPort)",
+            ]
+        )
+        try await group.run()
+        logger.info("worker stopped")
+    }
+}
