@@ -45,3 +45,14 @@ export_service_env() {
     export POSTGRES_URL="postgres://spectask@127.0.0.1:$SPECTASK_PG_PORT/spectask?sslmode=disable"
   fi
 }
+
+# swift_build ARGS...: build with the project's librdkafka (pkg-config path for the compiler, rpath for the binaries).
+swift_build() {
+  export_build_env
+  swift build -Xlinker -rpath -Xlinker "$LIBRDKAFKA_PREFIX/lib" "$@"
+}
+
+# The built spectask binary (after swift_build).
+spectask_bin() {
+  echo "$(swift build --show-bin-path)/spectask"
+}

@@ -49,7 +49,10 @@ public final class KafkaAdmin: Sendable {
     /// Creates the topics that do not exist yet; existing ones are left as they are.
     /// - Returns: per topic name, whether it was created now or existed already.
     /// - Throws: `KafkaError` naming the first topic that could not be created, and why.
-    public func createTopics(_ topics: [KafkaTopicSpecification], timeout: Duration = .seconds(30)) async throws -> [String: CreationOutcome] {
+    public func createTopics(
+        _ topics: [KafkaTopicSpecification],
+        timeout: Duration = .seconds(30)
+    ) async throws -> [String: CreationOutcome] {
         for topic in topics { try TopicName.validate(topic.name) }
         let client = self.client
         return try await blocking.run {
@@ -57,13 +60,26 @@ public final class KafkaAdmin: Sendable {
             var newTopics: [OpaquePointer?] = []
             defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
             for topic in topics {
-                guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errstr, errstr.count) else {
-                    throw KafkaError(code: .invalidArgument, message: "topic \(topic.name): \(String(nulTerminated: errstr))")
+                guard
+                    let newTopic = rd_kafka_NewTopic_new(
+                        topic.name,
+                        topic.partitions,
+                        topic.replicationFactor,
+                        &errstr,
+                        errstr.count
+                    )
+                else {
+                    throw KafkaError(
+                        code: .invalidArgument,
+                        message: "topic \(topic.name): \(String(nulTerminated: errstr))"
+                    )
                 }
                 newTopics.append(newTopic)
                 for (key, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
                     let code = rd_kafka_NewTopic_set_config(newTopic, key, value)
-                    if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.librdkafka(code, "setting \(key)=\(value) on topic \(topic.name)") }
+                    if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        throw KafkaError.librdkafka(code, "setting \(key)=\(value) on topic \(topic.name)")
+                    }
                 }
             }
             let queue = rd_kafka_queue_new(client.handle)
@@ -75,12 +91,20 @@ public final class KafkaAdmin: Sendable {
                 rd_kafka_CreateTopics(client.handle, buffer.baseAddress, buffer.count, options, queue)
             }
             guard let event = rd_kafka_queue_poll(queue, Int32(timeout.milliseconds) + 1000) else {
-                throw KafkaError(code: .librdkafka(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue), message: "creating topics timed out after \(timeout); is the broker reachable?", isRetriable: true)
+                throw KafkaError(
+                    code: .librdkafka(RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue),
+                    message: "creating topics timed out after \(timeout); is the broker reachable?",
+                    isRetriable: true
+                )
             }
             defer { rd_kafka_event_destroy(event) }
             let eventError = rd_kafka_event_error(event)
             if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw KafkaError.librdkafka(eventError, "creating topics", detail: rd_kafka_event_error_string(event).map { String(cString: $0) })
+                throw KafkaError.librdkafka(
+                    eventError,
+                    "creating topics",
+                    detail: rd_kafka_event_error_string(event).map { String(cString: $0) }
+                )
             }
             var count = 0
             let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
@@ -92,7 +116,11 @@ public final class KafkaAdmin: Sendable {
                 case RD_KAFKA_RESP_ERR_NO_ERROR: outcomes[name] = .created
                 case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: outcomes[name] = .alreadyExisted
                 case let code:
-                    throw KafkaError.librdkafka(code, "creating topic \(name)", detail: rd_kafka_topic_result_error_string(result).map { String(cString: $0) })
+                    throw KafkaError.librdkafka(
+                        code,
+                        "creating topic \(name)",
+                        detail: rd_kafka_topic_result_error_string(result).map { String(cString: $0) }
+                    )
                 }
             }
             return outcomes
@@ -105,7 +133,9 @@ public final class KafkaAdmin: Sendable {
         return try await blocking.run {
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let code = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(timeout.milliseconds))
-            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError.librdkafka(code, "reading cluster metadata") }
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                throw KafkaError.librdkafka(code, "reading cluster metadata")
+            }
             defer { rd_kafka_metadata_destroy(metadata) }
             let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
             return topics.filter { $0.err == RD_KAFKA_RESP_ERR_NO_ERROR }

@@ -21,13 +21,20 @@ public final class KafkaConsumer: Service, Sendable {
         for topic in configuration.topics { try TopicName.validate(topic) }
         var logger = logger
         logger[metadataKey: "kafka.group"] = "\(configuration.groupID)"
-        self.client = try RDKafkaClient(kind: .consumer, properties: configuration.properties, logger: logger, rebalance: true)
+        self.client = try RDKafkaClient(
+            kind: .consumer,
+            properties: configuration.properties,
+            logger: logger,
+            rebalance: true
+        )
         self.configuration = configuration
         self.logger = logger
         self.serial = BlockingCalls(label: "spectask.kafka.consumer.\(configuration.groupID)", serial: true)
         self.concurrent = BlockingCalls(label: "spectask.kafka.consumer.commits", serial: false)
         rd_kafka_poll_set_consumer(client.handle)
-        let subscription = TopicPartitionList.make(configuration.topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) })
+        let subscription = TopicPartitionList.make(
+            configuration.topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) }
+        )
         defer { rd_kafka_topic_partition_list_destroy(subscription) }
         let code = rd_kafka_subscribe(client.handle, subscription)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -40,7 +47,10 @@ public final class KafkaConsumer: Service, Sendable {
     /// Waits up to `timeout` for messages and returns at most `maxMessages` of them, with any rebalance
     /// notifications that happened meanwhile. Returns `[]` when nothing arrived.
     /// - Throws: `KafkaError.clientClosed` after `close()`; fatal client errors.
-    public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerEvent] {
+    public func poll(
+        maxMessages: Int = 500,
+        timeout: Duration = .milliseconds(100)
+    ) async throws -> [KafkaConsumerEvent] {
         let client = self.client
         let logger = self.logger
         let timeoutMs = Int32(timeout.milliseconds)
@@ -60,10 +70,12 @@ public final class KafkaConsumer: Service, Sendable {
                     // Messages fetched before a revocation but not yet handed out belong to the next owner now:
                     // it will read them from the last committed offset, so handing them out here would process
                     // them twice.
-                    let revoked = Set(rebalances.flatMap { event -> [KafkaTopicPartition] in
-                        if case .partitionsRevoked(let partitions) = event { return partitions }
-                        return []
-                    })
+                    let revoked = Set(
+                        rebalances.flatMap { event -> [KafkaTopicPartition] in
+                            if case .partitionsRevoked(let partitions) = event { return partitions }
+                            return []
+                        }
+                    )
                     messages.removeAll { revoked.contains($0.topicPartition) }
                     if !messages.isEmpty { events.append(.messages(messages)) }
                     messages = []
@@ -72,7 +84,11 @@ public final class KafkaConsumer: Service, Sendable {
                 guard let next else { break }
                 defer { rd_kafka_message_destroy(next) }
                 if next.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let error = KafkaError.librdkafka(next.pointee.err, "consuming", detail: KafkaConsumer.errorText(next))
+                    let error = KafkaError.librdkafka(
+                        next.pointee.err,
+                        "consuming",
+                        detail: KafkaConsumer.errorText(next)
+                    )
                     if error.isFatal { throw error }
                     logger.warning("\(error.message)")
                     continue
@@ -128,7 +144,9 @@ public final class KafkaConsumer: Service, Sendable {
         try await concurrent.run {
             try TopicPartitionList.with(offsets) { list in
                 let code = rd_kafka_commit(client.handle, list, 0)
-                if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.librdkafka(code, "committing offsets \(offsets)") }
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError.librdkafka(code, "committing offsets \(offsets)")
+                }
                 if let error = TopicPartitionList.firstError(in: list, "committing an offset") { throw error }
             }
         }
@@ -144,10 +162,15 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// The group's committed offsets for these partitions (`nil` offset when none is committed).
-    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) async throws -> [KafkaTopicPartition: Int64?] {
+    public func committed(
+        _ partitions: [KafkaTopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws -> [KafkaTopicPartition: Int64?] {
         let client = self.client
         return try await concurrent.run {
-            try TopicPartitionList.with(partitions.map { KafkaTopicPartitionOffset($0, offset: Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
+            try TopicPartitionList.with(
+                partitions.map { KafkaTopicPartitionOffset($0, offset: Int64(RD_KAFKA_OFFSET_INVALID)) }
+            ) { list in
                 let code = rd_kafka_committed(client.handle, list, Int32(timeout.milliseconds))
                 if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.librdkafka(code, "reading committed offsets") }
                 var result: [KafkaTopicPartition: Int64?] = [:]
@@ -165,7 +188,9 @@ public final class KafkaConsumer: Service, Sendable {
     public func assignment() throws -> [KafkaTopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let code = rd_kafka_assignment(client.handle, &list)
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.librdkafka(code, "reading the assignment") }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw KafkaError.librdkafka(code, "reading the assignment")
+        }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         return TopicPartitionList.topicPartitions(in: list).sorted()
     }
@@ -208,14 +233,22 @@ public final class KafkaConsumer: Service, Sendable {
     public func lag() throws -> [KafkaTopicPartition: Int64] {
         let partitions = try assignment()
         guard !partitions.isEmpty else { return [:] }
-        return try TopicPartitionList.with(partitions.map { KafkaTopicPartitionOffset($0, offset: Int64(RD_KAFKA_OFFSET_INVALID)) }) { list in
+        return try TopicPartitionList.with(
+            partitions.map { KafkaTopicPartitionOffset($0, offset: Int64(RD_KAFKA_OFFSET_INVALID)) }
+        ) { list in
             let code = rd_kafka_position(client.handle, list)
             if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.librdkafka(code, "reading positions") }
             var lag: [KafkaTopicPartition: Int64] = [:]
             for entry in TopicPartitionList.offsets(in: list) {
                 var low: Int64 = -1
                 var high: Int64 = -1
-                let watermarks = rd_kafka_get_watermark_offsets(client.handle, entry.topicPartition.topic, entry.topicPartition.partition, &low, &high)
+                let watermarks = rd_kafka_get_watermark_offsets(
+                    client.handle,
+                    entry.topicPartition.topic,
+                    entry.topicPartition.partition,
+                    &low,
+                    &high
+                )
                 guard watermarks == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0, entry.offset >= 0 else { continue }
                 lag[entry.topicPartition] = max(0, high - entry.offset)
             }
@@ -271,7 +304,10 @@ public final class KafkaConsumer: Service, Sendable {
             var size = 0
             while rd_kafka_header_get_all(list, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                 headers.append(
-                    KafkaHeader(key: name.map { String(cString: $0) } ?? "", value: valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) })
+                    KafkaHeader(
+                        key: name.map { String(cString: $0) } ?? "",
+                        value: valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                    )
                 )
                 index += 1
             }

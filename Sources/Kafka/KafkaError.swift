@@ -75,7 +75,8 @@ extension KafkaError {
     /// Error codes after which the client instance is unusable.
     static let fatalCodes: Set<Int32> = [
         RD_KAFKA_RESP_ERR__FATAL, RD_KAFKA_RESP_ERR__FENCED, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH,
-        RD_KAFKA_RESP_ERR_PRODUCER_FENCED, RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
+        RD_KAFKA_RESP_ERR_PRODUCER_FENCED, RD_KAFKA_RESP_ERR__AUTHENTICATION,
+        RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
     ].reduce(into: []) { $0.insert($1.rawValue) }
 
     /// Maps a librdkafka response code to an error, with the operation it interrupted as context.

@@ -57,7 +57,10 @@ public final class KafkaProducer: Service, Sendable {
         let client = self.client
         let code = try await blocking.run { rd_kafka_flush(client.handle, Int32(timeout.milliseconds)) }
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError.librdkafka(code, "flushing the producer (\(rd_kafka_outq_len(client.handle)) messages still queued)")
+            throw KafkaError.librdkafka(
+                code,
+                "flushing the producer (\(rd_kafka_outq_len(client.handle)) messages still queued)"
+            )
         }
     }
 
@@ -94,9 +97,15 @@ public final class KafkaProducer: Service, Sendable {
                     fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
                     fields[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
                     fields[2].vtype = RD_KAFKA_VTYPE_VALUE
-                    fields[2].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: value.baseAddress), size: value.count)
+                    fields[2].u.mem = .init(
+                        ptr: UnsafeMutableRawPointer(mutating: value.baseAddress),
+                        size: value.count
+                    )
                     fields[3].vtype = RD_KAFKA_VTYPE_KEY
-                    fields[3].u.mem = .init(ptr: UnsafeMutableRawPointer(mutating: key?.baseAddress), size: key?.count ?? 0)
+                    fields[3].u.mem = .init(
+                        ptr: UnsafeMutableRawPointer(mutating: key?.baseAddress),
+                        size: key?.count ?? 0
+                    )
                     fields[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                     fields[4].u.i = RD_KAFKA_MSG_F_COPY
                     fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
@@ -122,13 +131,15 @@ private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
 public enum TopicName {
     /// - Throws: `KafkaError.invalidArgument` saying which rule the name breaks.
     public static func validate(_ name: String) throws {
-        let legal = name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+        let legal = name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+        }
         let problem: String? =
-            if name.isEmpty { "it is empty" }
-            else if name == "." || name == ".." { "'.' and '..' are reserved" }
-            else if name.utf8.count > 249 { "it is longer than 249 characters" }
-            else if !legal { "only ASCII letters, digits, '.', '_' and '-' are allowed" }
-            else { nil }
+            if name.isEmpty { "it is empty" } else if name == "." || name == ".." {
+                "'.' and '..' are reserved"
+            } else if name.utf8.count > 249 { "it is longer than 249 characters" } else if !legal {
+                "only ASCII letters, digits, '.', '_' and '-' are allowed"
+            } else { nil }
         if let problem {
             throw KafkaError(code: .invalidArgument, message: "'\(name)' is not a valid Kafka topic name: \(problem)")
         }

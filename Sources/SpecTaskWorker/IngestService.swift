@@ -41,7 +41,10 @@ public struct IngestService: Service {
                 case .partitionsRevoked(let partitions):
                     owned.subtract(partitions)
                     logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-                    if owned.isEmpty { waitingSince = .now; warned = false }
+                    if owned.isEmpty {
+                        waitingSince = .now
+                        warned = false
+                    }
                 case .messages(let batch):
                     logger.info(
                         "received a batch (not applied: the multi-session manager is not built yet)",

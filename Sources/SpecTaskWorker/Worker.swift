@@ -23,12 +23,21 @@ public struct Worker {
     public func run() async throws {
         let postgres = PostgresClient(configuration: try database.clientConfiguration(), backgroundLogger: logger)
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(common: kafka, groupID: settings.groupID, topics: settings.inputTopics),
+            configuration: KafkaConsumerConfiguration(
+                common: kafka,
+                groupID: settings.groupID,
+                topics: settings.inputTopics
+            ),
             logger: logger
         )
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
         let ingest = IngestService(consumer: consumer, settings: settings, logger: logger)
-        let admin = AdminServer.makeApplication(host: settings.adminHost, port: settings.adminPort, postgres: postgres, logger: logger)
+        let admin = AdminServer.makeApplication(
+            host: settings.adminHost,
+            port: settings.adminPort,
+            postgres: postgres,
+            logger: logger
+        )
 
         // Order matters for shutdown: services stop in reverse, so ingest stops before the clients it uses.
         let group = ServiceGroup(

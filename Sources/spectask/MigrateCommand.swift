@@ -13,13 +13,16 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: ArgumentHelp("Read NNNN_name.sql files from this folder instead of the ones built in.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp("Read NNNN_name.sql files from this folder instead of the ones built in.", valueName: "dir")
+    )
     var migrationsDir: String?
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.migrate")
         let database = try connection.database()
-        let migrations = try migrationsDir.map { try Migration.load(from: URL(fileURLWithPath: $0)) } ?? Migration.bundled()
+        let migrations =
+            try migrationsDir.map { try Migration.load(from: URL(fileURLWithPath: $0)) } ?? Migration.bundled()
         let report = try await withPostgres(database, logger: logger) { client in
             try await MigrationRunner(client: client, migrations: migrations, logger: logger).run()
         }

@@ -7,10 +7,24 @@ import SpecTaskWorker
 
 /// Where Kafka and PostgreSQL are; each flag falls back to its environment variable, then to the local services.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .customLong("kafka"), help: ArgumentHelp("Kafka bootstrap servers, host:port[,host:port…].", discussion: "Env: KAFKA_BOOTSTRAP_SERVERS. Default: \(ServiceEnvironment.defaultBootstrapServers).", valueName: "servers"))
+    @Option(
+        name: .customLong("kafka"),
+        help: ArgumentHelp(
+            "Kafka bootstrap servers, host:port[,host:port…].",
+            discussion: "Env: KAFKA_BOOTSTRAP_SERVERS. Default: \(ServiceEnvironment.defaultBootstrapServers).",
+            valueName: "servers"
+        )
+    )
     var kafkaBootstrapServers: String?
 
-    @Option(name: .customLong("postgres"), help: ArgumentHelp("PostgreSQL URL, postgres://user:password@host:port/db?sslmode=….", discussion: "Env: POSTGRES_URL or POSTGRES_HOSTNAME/PORT/USER/PASSWORD/DB. Default: the local cluster.", valueName: "url"))
+    @Option(
+        name: .customLong("postgres"),
+        help: ArgumentHelp(
+            "PostgreSQL URL, postgres://user:password@host:port/db?sslmode=….",
+            discussion: "Env: POSTGRES_URL or POSTGRES_HOSTNAME/PORT/USER/PASSWORD/DB. Default: the local cluster.",
+            valueName: "url"
+        )
+    )
     var postgresURL: String?
 
     func kafka() throws -> KafkaConfiguration {
@@ -27,27 +41,43 @@ struct LoggingOptions: ParsableArguments {
         case text, json
     }
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", discussion: "Env: SPECTASK_LOG_LEVEL.", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "trace, debug, info, notice, warning, error or critical.",
+            discussion: "Env: SPECTASK_LOG_LEVEL.",
+            valueName: "level"
+        )
+    )
     var logLevel: Logger.Level?
 
-    @Option(help: ArgumentHelp("text for people, json (one object per line) for log collectors.", discussion: "Env: SPECTASK_LOG_FORMAT.", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "text for people, json (one object per line) for log collectors.",
+            discussion: "Env: SPECTASK_LOG_FORMAT.",
+            valueName: "format"
+        )
+    )
     var logFormat: Format?
 
     /// Sets up swift-log for the process and returns the root logger.
     func bootstrap(label: String) throws -> Logger {
         let env = ProcessInfo.processInfo.environment
-        let level = try logLevel ?? env["SPECTASK_LOG_LEVEL"].map { value in
-            guard let level = Logger.Level(rawValue: value.lowercased()) else {
-                throw ConfigurationError("SPECTASK_LOG_LEVEL is '\(value)'; expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return level
-        } ?? .info
-        let format = try logFormat ?? env["SPECTASK_LOG_FORMAT"].map { value in
-            guard let format = Format(rawValue: value.lowercased()) else {
-                throw ConfigurationError("SPECTASK_LOG_FORMAT is '\(value)'; expected text or json")
-            }
-            return format
-        } ?? .text
+        let level =
+            try logLevel ?? env["SPECTASK_LOG_LEVEL"].map { value in
+                guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                    throw ConfigurationError(
+                        "SPECTASK_LOG_LEVEL is '\(value)'; expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                return level
+            } ?? .info
+        let format =
+            try logFormat ?? env["SPECTASK_LOG_FORMAT"].map { value in
+                guard let format = Format(rawValue: value.lowercased()) else {
+                    throw ConfigurationError("SPECTASK_LOG_FORMAT is '\(value)'; expected text or json")
+                }
+                return format
+            } ?? .text
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 switch format {

@@ -10,6 +10,6 @@ struct SpecTaskCommand: AsyncParsableCommand {
             POSTGRES_URL or POSTGRES_HOSTNAME/PORT/USER/PASSWORD/DB. Without them, the local services that \
             `scripts/services up` starts are used (Kafka 127.0.0.1:19092, PostgreSQL 127.0.0.1:55432).
             """,
-        subcommands: [WorkerCommand.self, MigrateCommand.self, TopicsCommand.self]
+        subcommands: [WorkerCommand.self, MigrateCommand.self, TopicsCommand.self, VersionCommand.self]
     )
 }

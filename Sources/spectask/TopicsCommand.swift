@@ -18,26 +18,50 @@ struct TopicsCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var logging: LoggingOptions
 
-        @Option(help: ArgumentHelp("Folder with the topic definitions.", discussion: "Env: SPECTASK_TOPICS_DIR. Default: ./topics.", valueName: "dir"))
+        @Option(
+            help: ArgumentHelp(
+                "Folder with the topic definitions.",
+                discussion: "Env: SPECTASK_TOPICS_DIR. Default: ./topics.",
+                valueName: "dir"
+            )
+        )
         var topicsDir: String?
 
-        @Option(help: ArgumentHelp("Prefix of every topic name, to run separate systems on one cluster.", discussion: "Env: SPECTASK_TOPIC_PREFIX. Default: none.", valueName: "prefix"))
+        @Option(
+            help: ArgumentHelp(
+                "Prefix of every topic name, to run separate systems on one cluster.",
+                discussion: "Env: SPECTASK_TOPIC_PREFIX. Default: none.",
+                valueName: "prefix"
+            )
+        )
         var topicPrefix: String?
 
-        @Option(help: ArgumentHelp("Replication factor for new topics (1 for a single local broker, 3 in production).", valueName: "n"))
+        @Option(
+            help: ArgumentHelp(
+                "Replication factor for new topics (1 for a single local broker, 3 in production).",
+                valueName: "n"
+            )
+        )
         var replicationFactor: Int32?
 
         func run() async throws {
             let logger = try logging.bootstrap(label: "spectask.topics")
             let directory = topicsDir ?? ProcessInfo.processInfo.environment["SPECTASK_TOPICS_DIR"] ?? "topics"
-            let prefix = try ServiceEnvironment.topicPrefix(topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? "")
+            let prefix = try ServiceEnvironment.topicPrefix(
+                topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
+            )
             let definitions = try TopicCatalog.load(from: URL(fileURLWithPath: directory)).map { $0.prefixed(prefix) }
             let admin = try KafkaAdmin(configuration: try connection.kafka(), logger: logger)
-            let outcomes = try await admin.createTopics(definitions.map { $0.specification(replicationFactor: replicationFactor) })
-            let existing = Dictionary(uniqueKeysWithValues: try await admin.listTopics().map { ($0.name, $0.partitions) })
+            let outcomes = try await admin.createTopics(
+                definitions.map { $0.specification(replicationFactor: replicationFactor) }
+            )
+            let existing = Dictionary(
+                uniqueKeysWithValues: try await admin.listTopics().map { ($0.name, $0.partitions) }
+            )
             for definition in definitions {
                 let outcome = outcomes[definition.name] == .created ? "created" : "exists"
-                var line = "\(outcome.padding(toLength: 8, withPad: " ", startingAt: 0)) \(definition.name) (\(definition.partitions) partitions)"
+                var line =
+                    "\(outcome.padding(toLength: 8, withPad: " ", startingAt: 0)) \(definition.name) (\(definition.partitions) partitions)"
                 if let partitions = existing[definition.name], partitions != definition.partitions {
                     line += "  warning: the broker has \(partitions) partitions"
                 }

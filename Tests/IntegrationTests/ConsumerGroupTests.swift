@@ -5,13 +5,20 @@ import Testing
 
 /// Records what every member of a group processed and which rebalances it saw.
 private final class GroupLedger: Sendable {
-    private let state = Mutex<(processed: [String: Int], rebalances: [String: [KafkaConsumerEvent]], assignment: [String: Set<KafkaTopicPartition>])>(([:], [:], [:]))
+    private let state = Mutex<
+        (
+            processed: [String: Int], rebalances: [String: [KafkaConsumerEvent]],
+            assignment: [String: Set<KafkaTopicPartition>]
+        )
+    >(([:], [:], [:]))
 
     func record(member: String, _ event: KafkaConsumerEvent) {
         state.withLock { state in
             switch event {
             case .messages(let batch):
-                for message in batch { state.processed[String(decoding: message.value, as: UTF8.self), default: 0] += 1 }
+                for message in batch {
+                    state.processed[String(decoding: message.value, as: UTF8.self), default: 0] += 1
+                }
             case .partitionsAssigned(let partitions):
                 state.rebalances[member, default: []].append(event)
                 state.assignment[member, default: []].formUnion(partitions)
@@ -47,7 +54,8 @@ struct ConsumerGroupTests {
         }
     }
 
-    private static func waitFor(_ what: String, timeout: Duration = .seconds(90), _ condition: () -> Bool) async throws {
+    private static func waitFor(_ what: String, timeout: Duration = .seconds(90), _ condition: () -> Bool) async throws
+    {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }
@@ -57,7 +65,9 @@ struct ConsumerGroupTests {
 
     private static func produce(_ topic: String, _ range: Range<Int>) async throws {
         _ = try await withProducer { producer in
-            try await producer.send(range.map { KafkaProducerRecord(topic: topic, key: "key-\($0)", value: "msg-\($0)") })
+            try await producer.send(
+                range.map { KafkaProducerRecord(topic: topic, key: "key-\($0)", value: "msg-\($0)") }
+            )
         }
     }
 
@@ -68,7 +78,10 @@ struct ConsumerGroupTests {
         let ledger = GroupLedger()
         let all = Set((0..<6).map { KafkaTopicPartition(topic: topic, partition: $0) })
         func makeMember() throws -> KafkaConsumer {
-            try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+            try KafkaConsumer(
+                configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]),
+                logger: TestEnvironment.logger
+            )
         }
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -80,7 +93,8 @@ struct ConsumerGroupTests {
             // Two members: each owns some partitions, together all six, none twice.
             try await Self.waitFor("a and b to split the partitions") {
                 let owned = ledger.assignment
-                return owned["a"]?.isEmpty == false && owned["b"]?.isEmpty == false && owned["a"]!.union(owned["b"]!) == all
+                return owned["a"]?.isEmpty == false && owned["b"]?.isEmpty == false
+                    && owned["a"]!.union(owned["b"]!) == all
             }
             #expect(ledger.assignment["a"]!.isDisjoint(with: ledger.assignment["b"]!))
             try await Self.produce(topic, 0..<100)
@@ -90,8 +104,10 @@ struct ConsumerGroupTests {
             tasks.addTask { try await Self.member("c", c, ledger) }
             try await Self.produce(topic, 100..<200)
             try await Self.waitFor("c to get partitions") { ledger.assignment["c"]?.isEmpty == false }
-            #expect(ledger.rebalances("a").contains { if case .partitionsRevoked = $0 { true } else { false } }
-                || ledger.rebalances("b").contains { if case .partitionsRevoked = $0 { true } else { false } })
+            #expect(
+                ledger.rebalances("a").contains { if case .partitionsRevoked = $0 { true } else { false } }
+                    || ledger.rebalances("b").contains { if case .partitionsRevoked = $0 { true } else { false } }
+            )
 
             // b leaves: its partitions move to a and c.
             await b.close()

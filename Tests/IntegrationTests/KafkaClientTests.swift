@@ -13,7 +13,9 @@ struct KafkaClientTests {
                     topic: topic,
                     key: "task-1",
                     value: #"{"hello":"world"}"#,
-                    headers: [KafkaHeader(key: "ce_type", value: "spectask.test"), KafkaHeader(key: "empty", value: nil)]
+                    headers: [
+                        KafkaHeader(key: "ce_type", value: "spectask.test"), KafkaHeader(key: "empty", value: nil),
+                    ]
                 )
             )
         }
@@ -44,7 +46,10 @@ struct KafkaClientTests {
             try await producer.send((0..<10).map { KafkaProducerRecord(topic: topic, key: nil, value: "m\($0)") })
         }
 
-        let first = try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+        let first = try KafkaConsumer(
+            configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]),
+            logger: TestEnvironment.logger
+        )
         let (read, _) = try await pollUntil(first) { $0.count >= 10 }
         #expect(read.map(\.offset) == Array(0..<10))
         // Finish only the first five: commit the position after offset 4.
@@ -53,7 +58,10 @@ struct KafkaClientTests {
         #expect(committed[KafkaTopicPartition(topic: topic, partition: 0)] == 5)
         await first.close()
 
-        let second = try KafkaConsumer(configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]), logger: TestEnvironment.logger)
+        let second = try KafkaConsumer(
+            configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]),
+            logger: TestEnvironment.logger
+        )
         let (again, _) = try await pollUntil(second) { $0.count >= 5 }
         // Give a stray redelivery of an early offset a chance to show up before judging.
         let extra = try await second.poll(timeout: .seconds(1))
@@ -83,7 +91,9 @@ struct KafkaClientTests {
         }
         var whilePaused = 0
         for _ in 0..<10 {
-            for case .messages(let batch) in try await consumer.poll(timeout: .milliseconds(200)) { whilePaused += batch.count }
+            for case .messages(let batch) in try await consumer.poll(timeout: .milliseconds(200)) {
+                whilePaused += batch.count
+            }
         }
         #expect(whilePaused == 0)
 
@@ -107,7 +117,10 @@ struct KafkaClientTests {
         var read: [KafkaConsumerMessage] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while read.count < 4, ContinuousClock.now < deadline {
-            for case .messages(let batch) in try await consumer.poll(maxMessages: 4 - read.count, timeout: .milliseconds(200)) {
+            for case .messages(let batch) in try await consumer.poll(
+                maxMessages: 4 - read.count,
+                timeout: .milliseconds(200)
+            ) {
                 read += batch
             }
         }

@@ -1,6 +1,9 @@
 import Foundation
 import Kafka
 import Logging
+import PostgresNIO
+import SpecTaskStore
+import SpecTaskWorker
 
 /// Where the real services are. `scripts/test` exports these; the defaults match `scripts/services up`.
 /// A missing service fails the test that needs it, loudly: nothing is skipped.
@@ -8,12 +11,16 @@ enum TestEnvironment {
     static let bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:19092"
 
     static var kafka: KafkaConfiguration {
-        KafkaConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "spectask-tests")
+        KafkaConfiguration(
+            bootstrapServers: bootstrapServers.split(separator: ",").map(String.init),
+            clientID: "spectask-tests"
+        )
     }
 
     static let logger: Logger = {
         var logger = Logger(label: "tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
 
@@ -27,7 +34,10 @@ enum TestEnvironment {
         let name = unique(prefix)
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
         do {
-            _ = try await admin.createTopics([KafkaTopicSpecification(name: name, partitions: partitions)], timeout: .seconds(15))
+            _ = try await admin.createTopics(
+                [KafkaTopicSpecification(name: name, partitions: partitions)],
+                timeout: .seconds(15)
+            )
         } catch {
             throw ServiceUnavailable(
                 what: "Kafka broker at \(bootstrapServers)",
@@ -59,7 +69,10 @@ struct ServiceUnavailable: Error, CustomStringConvertible {
 
 /// Runs `body` with a producer whose delivery reports are served, then shuts the producer down.
 func withProducer<T: Sendable>(_ body: @Sendable (KafkaProducer) async throws -> T) async throws -> T {
-    let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: TestEnvironment.kafka), logger: TestEnvironment.logger)
+    let producer = try KafkaProducer(
+        configuration: KafkaProducerConfiguration(common: TestEnvironment.kafka),
+        logger: TestEnvironment.logger
+    )
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await producer.run() }
         defer { group.cancelAll() }
@@ -91,4 +104,63 @@ func pollUntil(
 struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out \(what)" }
+}
+
+// MARK: - PostgreSQL
+
+extension TestEnvironment {
+    static var database: DatabaseConfiguration {
+        get throws { try ServiceEnvironment.database(ProcessInfo.processInfo.environment) }
+    }
+
+    /// Runs `body` with a client connected to a database created for this call alone, dropped afterwards.
+    static func withFreshDatabase<T: Sendable>(
+        _ body: @Sendable (PostgresClient, DatabaseConfiguration) async throws -> T
+    ) async throws -> T {
+        let base = try database
+        let name = "test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        try await withClient(base) { admin in
+            do {
+                try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            } catch {
+                throw ServiceUnavailable(
+                    what: "PostgreSQL at \(base)",
+                    hint:
+                        "start it with scripts/services up, or point POSTGRES_URL at one whose user may CREATE DATABASE",
+                    underlying: error
+                )
+            }
+        }
+        let fresh = {
+            var copy = base
+            copy.database = name
+            return copy
+        }()
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await withClient(fresh) { try await body($0, fresh) })
+        } catch {
+            result = .failure(error)
+        }
+        try? await withClient(base) { admin in
+            try await admin.query(
+                PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"),
+                logger: logger
+            )
+        }
+        return try result.get()
+    }
+
+    static func withClient<T: Sendable>(
+        _ configuration: DatabaseConfiguration,
+        _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            await Task.yield()
+            return try await body(client)
+        }
+    }
 }

@@ -96,7 +96,11 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     /// How long a message may wait for delivery before `send` fails (`message.timeout.ms`). Default 30 s.
     public var messageTimeout: Duration
 
-    public init(common: KafkaConfiguration, linger: Duration = .milliseconds(5), messageTimeout: Duration = .seconds(30)) {
+    public init(
+        common: KafkaConfiguration,
+        linger: Duration = .milliseconds(5),
+        messageTimeout: Duration = .seconds(30)
+    ) {
         self.common = common
         self.linger = linger
         self.messageTimeout = messageTimeout

@@ -8,7 +8,13 @@ public struct KafkaProducerRecord: Sendable, Hashable {
     /// An explicit partition; `nil` lets the partitioner choose from the key.
     public var partition: Int32?
 
-    public init(topic: String, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil) {
+    public init(
+        topic: String,
+        key: [UInt8]? = nil,
+        value: [UInt8],
+        headers: [KafkaHeader] = [],
+        partition: Int32? = nil
+    ) {
         self.topic = topic
         self.key = key
         self.value = value
@@ -17,7 +23,13 @@ public struct KafkaProducerRecord: Sendable, Hashable {
     }
 
     public init(topic: String, key: String?, value: String, headers: [KafkaHeader] = [], partition: Int32? = nil) {
-        self.init(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers, partition: partition)
+        self.init(
+            topic: topic,
+            key: key.map { Array($0.utf8) },
+            value: Array(value.utf8),
+            headers: headers,
+            partition: partition
+        )
     }
 }
 

@@ -43,7 +43,10 @@ final class RDKafkaClient: @unchecked Sendable {
         guard let handle = rd_kafka_new(kind.rdType, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
             pointer.release()
-            throw KafkaError(code: .configuration, message: "creating the Kafka client failed: \(String(nulTerminated: errstr))")
+            throw KafkaError(
+                code: .configuration,
+                message: "creating the Kafka client failed: \(String(nulTerminated: errstr))"
+            )
         }
         self.handle = handle
         self.context = context
@@ -85,7 +88,12 @@ final class ClientContext: Sendable {
 
 // MARK: - C callbacks
 
-private func logCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ message: UnsafePointer<CChar>?) {
+private func logCallback(
+    _ rk: OpaquePointer?,
+    _ level: Int32,
+    _ facility: UnsafePointer<CChar>?,
+    _ message: UnsafePointer<CChar>?
+) {
     guard let rk, let context = ClientContext.from(rd_kafka_opaque(rk)) else { return }
     // syslog levels: 0 emerg ... 3 err, 4 warning, 5 notice, 6 info, 7 debug
     let swiftLevel: Logger.Level =
@@ -102,7 +110,12 @@ private func logCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: Unsaf
     )
 }
 
-private func errorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+private func errorCallback(
+    _ rk: OpaquePointer?,
+    _ err: Int32,
+    _ reason: UnsafePointer<CChar>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
     guard let context = ClientContext.from(opaque) else { return }
     let code = rd_kafka_resp_err_t(rawValue: err)
     let error = KafkaError.librdkafka(code, "the Kafka client", detail: reason.map { String(cString: $0) })
@@ -111,14 +124,26 @@ private func errorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafeP
     context.logger.warning("\(error.message)", metadata: ["kafka.error": "\(error.code)"])
 }
 
-private func deliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+private func deliveryCallback(
+    _ rk: OpaquePointer?,
+    _ message: UnsafePointer<rd_kafka_message_t>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
     guard let message, let boxPointer = message.pointee._private else { return }
     let box = Unmanaged<DeliveryBox>.fromOpaque(boxPointer).takeRetainedValue()
     let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
     if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        box.continuation.resume(returning: KafkaDeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset))
+        box.continuation.resume(
+            returning: KafkaDeliveryReport(
+                topic: topic,
+                partition: message.pointee.partition,
+                offset: message.pointee.offset
+            )
+        )
     } else {
-        box.continuation.resume(throwing: KafkaError.librdkafka(message.pointee.err, "delivering a message to topic \(topic)"))
+        box.continuation.resume(
+            throwing: KafkaError.librdkafka(message.pointee.err, "delivering a message to topic \(topic)")
+        )
     }
 }
 

@@ -6,7 +6,11 @@ enum TopicPartitionList {
     static func make(_ offsets: [KafkaTopicPartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
         let list = rd_kafka_topic_partition_list_new(Int32(max(offsets.count, 1)))!
         for entry in offsets {
-            let element = rd_kafka_topic_partition_list_add(list, entry.topicPartition.topic, entry.topicPartition.partition)!
+            let element = rd_kafka_topic_partition_list_add(
+                list,
+                entry.topicPartition.topic,
+                entry.topicPartition.partition
+            )!
             element.pointee.offset = entry.offset
         }
         return list
@@ -17,13 +21,18 @@ enum TopicPartitionList {
     }
 
     /// Runs `body` with a temporary list.
-    static func with<T>(_ offsets: [KafkaTopicPartitionOffset], _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> T) rethrows -> T {
+    static func with<T>(
+        _ offsets: [KafkaTopicPartitionOffset],
+        _ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> T
+    ) rethrows -> T {
         let list = make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         return try body(list)
     }
 
-    static func elements(in list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> UnsafeBufferPointer<rd_kafka_topic_partition_t> {
+    static func elements(
+        in list: UnsafePointer<rd_kafka_topic_partition_list_t>
+    ) -> UnsafeBufferPointer<rd_kafka_topic_partition_t> {
         UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt))
     }
 
@@ -32,13 +41,18 @@ enum TopicPartitionList {
     }
 
     static func offsets(in list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [KafkaTopicPartitionOffset] {
-        elements(in: list).map { KafkaTopicPartitionOffset(topic: String(cString: $0.topic), partition: $0.partition, offset: $0.offset) }
+        elements(in: list).map {
+            KafkaTopicPartitionOffset(topic: String(cString: $0.topic), partition: $0.partition, offset: $0.offset)
+        }
     }
 
     /// The first per-partition error in a list that librdkafka filled in, if any.
     static func firstError(in list: UnsafePointer<rd_kafka_topic_partition_list_t>, _ context: String) -> KafkaError? {
         for element in elements(in: list) where element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            return KafkaError.librdkafka(element.err, "\(context) for \(String(cString: element.topic))[\(element.partition)]")
+            return KafkaError.librdkafka(
+                element.err,
+                "\(context) for \(String(cString: element.topic))[\(element.partition)]"
+            )
         }
         return nil
     }

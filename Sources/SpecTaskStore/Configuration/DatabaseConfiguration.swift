@@ -56,7 +56,9 @@ public struct DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible
         guard let components = URLComponents(string: string), let scheme = components.scheme,
             ["postgres", "postgresql"].contains(scheme.lowercased())
         else {
-            throw ConfigurationError("'\(DatabaseConfiguration.redacted(string))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database")
+            throw ConfigurationError(
+                "'\(DatabaseConfiguration.redacted(string))' is not a PostgreSQL URL; expected postgres://user:password@host:port/database"
+            )
         }
         guard let host = components.host, !host.isEmpty else {
             throw ConfigurationError("the PostgreSQL URL '\(DatabaseConfiguration.redacted(string))' has no host")
@@ -66,16 +68,25 @@ public struct DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty else {
-            throw ConfigurationError("the PostgreSQL URL '\(DatabaseConfiguration.redacted(string))' names no database (…/DATABASE)")
+            throw ConfigurationError(
+                "the PostgreSQL URL '\(DatabaseConfiguration.redacted(string))' names no database (…/DATABASE)"
+            )
         }
-        self.init(host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
-                  password: components.password.map { $0.removingPercentEncoding ?? $0 }, database: database)
+        self.init(
+            host: host,
+            port: components.port ?? 5432,
+            username: user.removingPercentEncoding ?? user,
+            password: components.password.map { $0.removingPercentEncoding ?? $0 },
+            database: database
+        )
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode": tls = try Self.tlsMode(item.value ?? "", source: "sslmode in the PostgreSQL URL")
             case "sslrootcert": rootCertificatePath = item.value
             default:
-                throw ConfigurationError("unknown PostgreSQL URL parameter '\(item.name)'; supported: sslmode, sslrootcert")
+                throw ConfigurationError(
+                    "unknown PostgreSQL URL parameter '\(item.name)'; supported: sslmode, sslrootcert"
+                )
             }
         }
     }
@@ -109,7 +120,12 @@ public struct DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible
             tlsSetting = .require(tlsConfiguration)
         }
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: tlsSetting
+            host: host,
+            port: port,
+            username: username,
+            password: password,
+            database: database,
+            tls: tlsSetting
         )
         configuration.options.maximumConnections = maximumConnections
         return configuration

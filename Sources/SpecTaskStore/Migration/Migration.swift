@@ -32,7 +32,10 @@ public struct Migration: Sendable, Hashable {
     /// The migrations shipped with this module, in version order.
     public static func bundled() throws -> [Migration] {
         guard let directory = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
-            throw MigrationError(code: .missingFiles, message: "the bundled Migrations folder is missing from \(Bundle.module.bundlePath)")
+            throw MigrationError(
+                code: .missingFiles,
+                message: "the bundled Migrations folder is missing from \(Bundle.module.bundlePath)"
+            )
         }
         return try load(from: directory)
     }
@@ -44,10 +47,16 @@ public struct Migration: Sendable, Hashable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }
         } catch {
-            throw MigrationError(code: .missingFiles, message: "cannot read migrations from \(directory.path): \(error)")
+            throw MigrationError(
+                code: .missingFiles,
+                message: "cannot read migrations from \(directory.path): \(error)"
+            )
         }
         let migrations = try names.map { name in
-            try Migration(fileName: name, contents: String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8))
+            try Migration(
+                fileName: name,
+                contents: String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            )
         }
         return try ordered(migrations)
     }
@@ -56,7 +65,10 @@ public struct Migration: Sendable, Hashable {
     public static func ordered(_ migrations: [Migration]) throws -> [Migration] {
         let sorted = migrations.sorted { $0.version < $1.version }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.version == b.version {
-            throw MigrationError(code: .duplicateVersion, message: "migrations \(a.name) and \(b.name) share version \(a.version)")
+            throw MigrationError(
+                code: .duplicateVersion,
+                message: "migrations \(a.name) and \(b.name) share version \(a.version)"
+            )
         }
         return sorted
     }

@@ -58,7 +58,8 @@ public struct MigrationRunner: Sendable {
         )
         var recorded: [Int: (name: String, checksum: String)] = [:]
         for try await (version, name, checksum) in try await connection.query(
-            "SELECT version, name, checksum FROM schema_migrations ORDER BY version", logger: logger
+            "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
+            logger: logger
         ).decode((Int, String, String).self) {
             recorded[version] = (name, checksum)
         }
@@ -84,7 +85,10 @@ public struct MigrationRunner: Sendable {
 
         var applied: [Int] = []
         for migration in migrations where recorded[migration.version] == nil {
-            logger.info("applying migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
+            logger.info(
+                "applying migration",
+                metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"]
+            )
             do {
                 try await connection.query("BEGIN", logger: logger)
                 for statement in SQLStatementSplitter.split(migration.sql) {
@@ -99,7 +103,8 @@ public struct MigrationRunner: Sendable {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw MigrationError(
                     code: .failed,
-                    message: "migration \(migration.version) (\(migration.name)) failed and was rolled back: \(String(reflecting: error))"
+                    message:
+                        "migration \(migration.version) (\(migration.name)) failed and was rolled back: \(String(reflecting: error))"
                 )
             }
             applied.append(migration.version)

@@ -39,7 +39,10 @@ public enum SQLStatementSplitter {
                 var j = i + 1
                 while j < chars.count {
                     if chars[j] == c {
-                        if j + 1 < chars.count, chars[j + 1] == c { j += 2; continue }
+                        if j + 1 < chars.count, chars[j + 1] == c {
+                            j += 2
+                            continue
+                        }
                         break
                     }
                     j += 1
@@ -52,7 +55,9 @@ public enum SQLStatementSplitter {
             case "$":
                 // $tag$ where tag is empty or an identifier not starting with a digit ($1 is a parameter).
                 var j = i + 1
-                while j < chars.count, chars[j].properties.isAlphabetic || chars[j] == "_" || (j > i + 1 && ("0"..."9").contains(chars[j])) {
+                while j < chars.count,
+                    chars[j].properties.isAlphabetic || chars[j] == "_" || (j > i + 1 && ("0"..."9").contains(chars[j]))
+                {
                     j += 1
                 }
                 if j < chars.count, chars[j] == "$" {
@@ -74,7 +79,9 @@ public enum SQLStatementSplitter {
     }
 
     private static func isOnlyComments(_ statement: String) -> Bool {
-        statement.split(separator: "\n").allSatisfy { $0.trimmingWhitespace().isEmpty || $0.trimmingWhitespace().hasPrefix("--") }
+        statement.split(separator: "\n").allSatisfy {
+            $0.trimmingWhitespace().isEmpty || $0.trimmingWhitespace().hasPrefix("--")
+        }
     }
 }
 

@@ -16,14 +16,21 @@ public enum AdminServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("health") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))
+            )
         }
         router.get("ready") { _, _ -> Response in
             do {
                 try await postgres.query("SELECT 1", logger: logger)
                 return json(.ok, ["status": "ready"])
             } catch {
-                return json(.serviceUnavailable, ["status": "unavailable", "reason": "PostgreSQL: \(String(reflecting: error))"])
+                return json(
+                    .serviceUnavailable,
+                    ["status": "unavailable", "reason": "PostgreSQL: \(String(reflecting: error))"]
+                )
             }
         }
         return Application(
@@ -35,6 +42,10 @@ public enum AdminServer {
 
     static func json(_ status: HTTPResponse.Status, _ body: [String: String]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 }

@@ -18,9 +18,15 @@ public enum ServiceEnvironment {
     public static let defaultPostgresURL = "postgres://spectask@127.0.0.1:55432/spectask?sslmode=disable"
 
     /// - Throws: `ConfigurationError` naming the variable and what it should hold.
-    public static func kafka(_ env: [String: String], bootstrapServers override: String? = nil) throws -> KafkaConfiguration {
+    public static func kafka(
+        _ env: [String: String],
+        bootstrapServers override: String? = nil
+    ) throws -> KafkaConfiguration {
         let servers = try parseBootstrapServers(override ?? env["KAFKA_BOOTSTRAP_SERVERS"] ?? defaultBootstrapServers)
-        var configuration = KafkaConfiguration(bootstrapServers: servers, clientID: env["KAFKA_CLIENT_ID"] ?? "spectask")
+        var configuration = KafkaConfiguration(
+            bootstrapServers: servers,
+            clientID: env["KAFKA_CLIENT_ID"] ?? "spectask"
+        )
         if let value = env["KAFKA_SECURITY_PROTOCOL"] {
             guard let parsed = KafkaConfiguration.SecurityProtocol(rawValue: value.lowercased()) else {
                 throw ConfigurationError(
@@ -38,7 +44,9 @@ public enum ServiceEnvironment {
             }
             let mechanism = env["KAFKA_SASL_MECHANISM"] ?? "PLAIN"
             guard ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(mechanism.uppercased()) else {
-                throw ConfigurationError("KAFKA_SASL_MECHANISM is '\(mechanism)'; expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+                throw ConfigurationError(
+                    "KAFKA_SASL_MECHANISM is '\(mechanism)'; expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+                )
             }
             configuration.sasl = .init(mechanism: mechanism.uppercased(), username: username, password: password)
         }
@@ -59,12 +67,16 @@ public enum ServiceEnvironment {
     /// `host:port[,host:port…]`.
     public static func parseBootstrapServers(_ value: String) throws -> [String] {
         let servers = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !servers.isEmpty else { throw ConfigurationError("the Kafka bootstrap servers are empty; expected host:port[,host:port…]") }
+        guard !servers.isEmpty else {
+            throw ConfigurationError("the Kafka bootstrap servers are empty; expected host:port[,host:port…]")
+        }
         for server in servers {
             guard let colon = server.lastIndex(of: ":"), colon != server.startIndex,
                 let port = Int(server[server.index(after: colon)...]), (1...65535).contains(port)
             else {
-                throw ConfigurationError("Kafka bootstrap server '\(server)' is not host:port with a port from 1 to 65535")
+                throw ConfigurationError(
+                    "Kafka bootstrap server '\(server)' is not host:port with a port from 1 to 65535"
+                )
             }
         }
         return servers
@@ -136,10 +148,14 @@ extension ServiceEnvironment {
             settings.adminHost = String(address[..<colon])
             settings.adminPort = port
         }
-        if let batch = try maxBatchSize ?? env["SPECTASK_MAX_BATCH"].map({ value in
-            guard let number = Int(value) else { throw ConfigurationError("SPECTASK_MAX_BATCH is '\(value)'; expected a number") }
-            return number
-        }) {
+        if let batch = try maxBatchSize
+            ?? env["SPECTASK_MAX_BATCH"].map({ value in
+                guard let number = Int(value) else {
+                    throw ConfigurationError("SPECTASK_MAX_BATCH is '\(value)'; expected a number")
+                }
+                return number
+            })
+        {
             guard (1...10_000).contains(batch) else {
                 throw ConfigurationError("the batch size is \(batch); expected 1 to 10000")
             }
@@ -156,7 +172,9 @@ extension ServiceEnvironment {
         do {
             try TopicName.validate(prefix + TopicNames.commands)
         } catch {
-            throw ConfigurationError("the topic prefix '\(prefix)' would make illegal topic names; use ASCII letters, digits, '.', '_' and '-'")
+            throw ConfigurationError(
+                "the topic prefix '\(prefix)' would make illegal topic names; use ASCII letters, digits, '.', '_' and '-'"
+            )
         }
         return prefix
     }

@@ -29,23 +29,34 @@ public struct TopicDefinition: Codable, Sendable, Hashable {
     public var consumers: [String]
 
     public func specification(replicationFactor override: Int32?) -> KafkaTopicSpecification {
-        KafkaTopicSpecification(name: name, partitions: partitions, replicationFactor: override ?? replicationFactor ?? 1, configs: configs)
+        KafkaTopicSpecification(
+            name: name,
+            partitions: partitions,
+            replicationFactor: override ?? replicationFactor ?? 1,
+            configs: configs
+        )
     }
 }
 
 /// Reads and validates the topic definitions.
 public enum TopicCatalog {
     static let fileSuffix = ".topic.json"
-    static let knownFields: Set<String> = ["name", "description", "partitions", "replicationFactor", "configs", "key", "producers", "consumers"]
+    static let knownFields: Set<String> = [
+        "name", "description", "partitions", "replicationFactor", "configs", "key", "producers", "consumers",
+    ]
 
     /// Every `*.topic.json` file of a folder, sorted by topic name.
     /// - Throws: `ConfigurationError` naming the file and what is wrong with it.
     public static func load(from directory: URL) throws -> [TopicDefinition] {
         let files: [String]
         do {
-            files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(fileSuffix) }.sorted()
+            files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+                $0.hasSuffix(fileSuffix)
+            }.sorted()
         } catch {
-            throw ConfigurationError("cannot read topic definitions from \(directory.path): \(error.localizedDescription)")
+            throw ConfigurationError(
+                "cannot read topic definitions from \(directory.path): \(error.localizedDescription)"
+            )
         }
         guard !files.isEmpty else { throw ConfigurationError("no *\(fileSuffix) files in \(directory.path)") }
         return try files.map { file in
@@ -60,7 +71,9 @@ public enum TopicCatalog {
         }
         let unknown = Set(object.keys).subtracting(knownFields)
         guard unknown.isEmpty else {
-            throw ConfigurationError("\(fileName): unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(knownFields.sorted().joined(separator: ", "))")
+            throw ConfigurationError(
+                "\(fileName): unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(knownFields.sorted().joined(separator: ", "))"
+            )
         }
         let definition: TopicDefinition
         do {
@@ -68,7 +81,9 @@ public enum TopicCatalog {
         } catch let DecodingError.keyNotFound(key, _) {
             throw ConfigurationError("\(fileName): missing field '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw ConfigurationError("\(fileName): field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+            throw ConfigurationError(
+                "\(fileName): field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+            )
         } catch {
             throw ConfigurationError("\(fileName): \(error)")
         }
@@ -78,7 +93,9 @@ public enum TopicCatalog {
             throw ConfigurationError("\(fileName): \(error.message)")
         }
         guard fileName == definition.name + fileSuffix else {
-            throw ConfigurationError("\(fileName): defines topic '\(definition.name)'; the file must be named \(definition.name)\(fileSuffix)")
+            throw ConfigurationError(
+                "\(fileName): defines topic '\(definition.name)'; the file must be named \(definition.name)\(fileSuffix)"
+            )
         }
         guard (1...10_000).contains(definition.partitions) else {
             throw ConfigurationError("\(fileName): partitions is \(definition.partitions); expected 1 to 10000")

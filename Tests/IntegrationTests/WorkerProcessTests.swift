@@ -1,0 +1,166 @@
+import Foundation
+import Kafka
+import SpecTaskWorker
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Runs the real `spectask` binary, as an operator would.
+@Suite("The spectask executable")
+struct WorkerProcessTests {
+    /// `scripts/test` exports SPECTASK_BIN; running `swift test` by hand falls back to the debug build.
+    static var binary: URL {
+        get throws {
+            let path =
+                ProcessInfo.processInfo.environment["SPECTASK_BIN"]
+                ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                    "../../.build/debug/spectask"
+                ).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ServiceUnavailable(
+                    what: "the spectask binary at \(path)",
+                    hint: "build it (scripts/test does) or set SPECTASK_BIN",
+                    underlying: CocoaError(.fileNoSuchFile)
+                )
+            }
+            return URL(fileURLWithPath: path)
+        }
+    }
+
+    /// A child process with its combined output collected.
+    final class Child: @unchecked Sendable {
+        let process = Process()
+        private let pipe = Pipe()
+        private let lock = NSLock()
+        private var buffer = Data()
+
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+            process.executableURL = try WorkerProcessTests.binary
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = pipe
+            process.standardError = pipe
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self else { return }
+                self.lock.lock()
+                self.buffer.append(data)
+                self.lock.unlock()
+            }
+            try process.run()
+        }
+
+        var output: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: buffer, as: UTF8.self)
+        }
+
+        func waitForOutput(containing text: String, timeout: Duration) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while !output.contains(text) {
+                guard process.isRunning, ContinuousClock.now < deadline else {
+                    throw TimedOut(what: "waiting for '\(text)' in the output; got:\n\(output)")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        func waitForExit(timeout: Duration) async throws -> Int32 {
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning {
+                guard ContinuousClock.now < deadline else {
+                    process.terminate()
+                    throw TimedOut(what: "waiting for the process to exit; output:\n\(output)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return process.terminationStatus
+        }
+    }
+
+    static func run(
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
+        let child = try Child(arguments, environment: environment)
+        let status = try await child.waitForExit(timeout: .seconds(60))
+        return (status, child.output)
+    }
+
+    @Test("the worker joins its group, serves /health, and exits 0 soon after SIGTERM")
+    func workerStopsCleanlyOnSIGTERM() async throws {
+        let prefix = TestEnvironment.unique("w") + "."
+        let port = Int.random(in: 20_000..<30_000)
+        let topics = try await Self.run([
+            "topics", "apply", "--topic-prefix", prefix, "--topics-dir", Self.repositoryPath("topics"),
+        ])
+        #expect(topics.status == 0, "topics apply failed: \(topics.output)")
+
+        let worker = try Child([
+            "worker", "--topic-prefix", prefix, "--group-id", TestEnvironment.unique("g"), "--admin",
+            "127.0.0.1:\(port)",
+        ])
+        try await worker.waitForOutput(containing: "owning partitions", timeout: .seconds(60))
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self) == #"{"status":"ok"}"#)
+
+        worker.process.terminate()  // SIGTERM
+        let status = try await worker.waitForExit(timeout: .seconds(20))
+        #expect(status == 0, "output:\n\(worker.output)")
+        #expect(worker.output.contains("worker stopped"))
+    }
+
+    @Test("the binary runs with librdkafka 2.1 or newer")
+    func linkedLibrdkafka() async throws {
+        let (status, output) = try await Self.run(["version"])
+        #expect(status == 0)
+        let version = try #require(
+            output.firstMatch(of: /librdkafka (\d+)\.(\d+)/),
+            "no librdkafka version in: \(output)"
+        )
+        let major = Int(version.1)!
+        let minor = Int(version.2)!
+        #expect(major > 2 || (major == 2 && minor >= 1), "linked to \(version.0)")
+    }
+
+    @Test("bad flags and settings fail with a clear message and a non-zero status")
+    func badInput() async throws {
+        let cases: [(arguments: [String], environment: [String: String], expected: String)] = [
+            (["worker", "--kafka", "no-port-here"], [:], "is not host:port"),
+            (["worker", "--postgres", "mysql://x@y/z"], [:], "is not a PostgreSQL URL"),
+            (["worker", "--admin", "127.0.0.1:99999"], [:], "is not host:port with a port from 0 to 65535"),
+            (["worker", "--max-batch", "0"], [:], "expected 1 to 10000"),
+            (["worker", "--topic-prefix", "bad prefix!"], [:], "would make illegal topic names"),
+            (["worker"], ["KAFKA_SECURITY_PROTOCOL": "carrier-pigeon"], "KAFKA_SECURITY_PROTOCOL is 'carrier-pigeon'"),
+            (["migrate"], ["SPECTASK_LOG_LEVEL": "loud"], "SPECTASK_LOG_LEVEL is 'loud'"),
+            (
+                ["topics", "apply", "--topics-dir", "/nonexistent"], [:],
+                "cannot read topic definitions from /nonexistent"
+            ),
+            (["no-such-command"], [:], "Unexpected argument"),
+        ]
+        for (arguments, environment, expected) in cases {
+            let (status, output) = try await Self.run(arguments, environment: environment)
+            #expect(status != 0, "\(arguments) \(environment) exited 0")
+            #expect(output.contains(expected), "\(arguments) \(environment): expected '\(expected)' in:\n\(output)")
+        }
+    }
+
+    @Test("--help lists the subcommands")
+    func help() async throws {
+        let (status, output) = try await Self.run(["--help"])
+        #expect(status == 0)
+        for command in ["worker", "migrate", "topics", "version"] {
+            #expect(output.contains("  \(command) "), "\(command) missing from:\n\(output)")
+        }
+    }
+
+    static func repositoryPath(_ relative: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../\(relative)")
+            .standardizedFileURL.path
+    }
+}
