@@ -52,6 +52,21 @@ swift_build() {
   swift build -Xlinker -rpath -Xlinker "$LIBRDKAFKA_PREFIX/lib" "$@"
 }
 
+# build_progress: filters `swift build` output down to a progress line every 10% and every error or warning
+# of this project, so a long first build shows it is alive without flooding the terminal.
+build_progress() {
+  awk '
+    match($0, /^\[[0-9]+\/[0-9]+\]/) {
+      split(substr($0, 2, RLENGTH - 2), n, "/")
+      pct = int(n[1] * 100 / n[2])
+      if (pct >= shown + 10) { shown = pct - pct % 10; printf "    building: %d%% (%d/%d steps)\n", pct, n[1], n[2]; fflush() }
+      next
+    }
+    /error:/ || (/warning:/ && index($0, ENVIRON["REPO_ROOT"] "/Sources") == 1) { print; fflush(); next }
+    /^Build (of product .* )?complete|^Compiling plugin|^Build complete/ { print "    " $0; fflush() }
+  '
+}
+
 # The built spectask binary (after swift_build).
 spectask_bin() {
   echo "$(swift build --show-bin-path)/spectask"
