@@ -142,7 +142,7 @@ extension TestEnvironment {
         } catch {
             result = .failure(error)
         }
-        try? await withClient(base) { admin in
+        _ = try? await withClient(base) { admin in
             try await admin.query(
                 PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"),
                 logger: logger

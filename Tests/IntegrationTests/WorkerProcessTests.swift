@@ -44,12 +44,13 @@ struct WorkerProcessTests {
             process.standardError = pipe
             pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
                 let data = handle.availableData
-                guard let self else { return }
-                self.lock.lock()
-                self.buffer.append(data)
-                self.lock.unlock()
+                self?.append(data)
             }
             try process.run()
+        }
+
+        private func append(_ data: Data) {
+            lock.withLock { buffer.append(data) }
         }
 
         var output: String {
@@ -77,6 +78,9 @@ struct WorkerProcessTests {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
+            // The handler may not have seen the last bytes yet: drain the pipe now that the writer is gone.
+            pipe.fileHandleForReading.readabilityHandler = nil
+            append(pipe.fileHandleForReading.readDataToEndOfFile())
             return process.terminationStatus
         }
     }
