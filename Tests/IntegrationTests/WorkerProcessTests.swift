@@ -29,34 +29,37 @@ struct WorkerProcessTests {
         }
     }
 
-    /// A child process with its combined output collected.
-    final class Child: @unchecked Sendable {
-        let process = Process()
-        private let pipe = Pipe()
-        private let lock = NSLock()
-        private var buffer = Data()
+    /// A child process whose combined output goes to a temporary file.
+    ///
+    /// A file rather than a Pipe with a readability handler: on Linux, tearing such a handler down while the
+    /// pipe closes has crashed libdispatch's event loop.
+    final class Child: Sendable {
+        let process: Process
+        private let outputFile: URL
 
         init(_ arguments: [String], environment: [String: String] = [:]) throws {
+            outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "spectask-child-\(UUID().uuidString).log"
+            )
+            FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: outputFile)
+            defer { try? handle.close() }
+            process = Process()
             process.executableURL = try WorkerProcessTests.binary
             process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.standardOutput = pipe
-            process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                self?.append(data)
-            }
+            process.standardOutput = handle
+            process.standardError = handle
             try process.run()
         }
 
-        private func append(_ data: Data) {
-            lock.withLock { buffer.append(data) }
+        deinit {
+            if process.isRunning { process.terminate() }
+            try? FileManager.default.removeItem(at: outputFile)
         }
 
         var output: String {
-            lock.lock()
-            defer { lock.unlock() }
-            return String(decoding: buffer, as: UTF8.self)
+            (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
         }
 
         func waitForOutput(containing text: String, timeout: Duration) async throws {
@@ -78,9 +81,6 @@ struct WorkerProcessTests {
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            // The handler may not have seen the last bytes yet: drain the pipe now that the writer is gone.
-            pipe.fileHandleForReading.readabilityHandler = nil
-            append(pipe.fileHandleForReading.readDataToEndOfFile())
             return process.terminationStatus
         }
     }
