@@ -47,6 +47,7 @@ let package = Package(
         .target(
             name: "SpecTaskStore",
             dependencies: [
+                "SpecTaskDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -59,7 +60,9 @@ let package = Package(
             name: "SpecTaskWorker",
             dependencies: [
                 "Kafka",
+                "SpecTaskDomain",
                 "SpecTaskStore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -71,6 +74,7 @@ let package = Package(
             name: "spectask",
             dependencies: [
                 "Kafka",
+                "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -256,6 +256,37 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// Asks the brokers for the high watermark (end offset) of these partitions.
+    ///
+    /// Some brokers (Tansu) answer with the base offset of the last batch, which is at or before the real end:
+    /// good for "start reading from about now", not for computing lag (see `lag()`).
+    public func queryHighWatermarks(
+        _ partitions: [KafkaTopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        return try await concurrent.run {
+            var result: [KafkaTopicPartition: Int64] = [:]
+            for partition in partitions {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                let code = rd_kafka_query_watermark_offsets(
+                    client.handle,
+                    partition.topic,
+                    partition.partition,
+                    &low,
+                    &high,
+                    Int32(timeout.milliseconds)
+                )
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError.librdkafka(code, "querying the watermarks of \(partition)")
+                }
+                result[partition] = high
+            }
+            return result
+        }
+    }
+
     // MARK: - Lifecycle
 
     public var isClosed: Bool { closed.isSet }

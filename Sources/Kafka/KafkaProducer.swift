@@ -2,6 +2,10 @@ import CRdKafka
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sends messages with idempotence on and awaits each delivery report.
 ///
 /// Delivery reports are served by `run()`, so the producer must run (usually in a `ServiceGroup`) while
@@ -40,15 +44,31 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Sends many messages concurrently and waits for all of them; reports come back in the input's order.
+    /// Sends many messages and waits for all of them; reports come back in the input's order.
+    ///
+    /// The messages are handed to librdkafka in order, in one go, so messages to the same partition are written
+    /// in this order (idempotence keeps it through retries).
+    /// - Throws: the first delivery failure (after all deliveries finished), or `.invalidArgument` for an illegal
+    ///   topic name before anything is sent.
     public func send(_ records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReport] {
-        try await withThrowingTaskGroup(of: (Int, KafkaDeliveryReport).self) { group in
+        guard !records.isEmpty else { return [] }
+        for record in records { try TopicName.validate(record.topic) }
+        return try await withCheckedThrowingContinuation { continuation in
+            let batch = BatchDelivery(count: records.count, continuation: continuation)
             for (index, record) in records.enumerated() {
-                group.addTask { (index, try await self.send(record)) }
+                while true {
+                    let item = Unmanaged.passRetained(BatchDelivery.Item(batch: batch, index: index))
+                    guard let error = produce(record, opaque: item.toOpaque(), isBatch: true) else { break }
+                    item.release()
+                    if error.code == .librdkafka(RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue) {
+                        // The poll thread is draining the queue; wait a moment rather than fail the batch.
+                        usleep(2_000)
+                        continue
+                    }
+                    batch.complete(index, .failure(error))
+                    break
+                }
             }
-            var reports = [KafkaDeliveryReport?](repeating: nil, count: records.count)
-            for try await (index, report) in group { reports[index] = report }
-            return reports.map { $0! }
         }
     }
 
@@ -79,7 +99,11 @@ public final class KafkaProducer: Service, Sendable {
 
     // MARK: - Producing
 
-    private func produce(_ record: KafkaProducerRecord, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+    private func produce(
+        _ record: KafkaProducerRecord,
+        opaque: UnsafeMutableRawPointer,
+        isBatch: Bool = false
+    ) -> KafkaError? {
         let headers = rd_kafka_headers_new(record.headers.count)!
         for header in record.headers {
             if let value = header.value {
@@ -109,7 +133,7 @@ public final class KafkaProducer: Service, Sendable {
                     fields[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
                     fields[4].u.i = RD_KAFKA_MSG_F_COPY
                     fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
-                    fields[5].u.ptr = opaque
+                    fields[5].u.ptr = DeliveryOpaque.tag(opaque, isBatch: isBatch)
                     fields[6].vtype = RD_KAFKA_VTYPE_HEADERS
                     fields[6].u.headers = headers
                     return rd_kafka_produceva(client.handle, &fields, fields.count)

@@ -1,31 +1,46 @@
+import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
+import SpecTaskStore
 
-/// Reads the input topics batch by batch.
+/// Reads the input topics batch by batch and applies each batch through the `BatchApplier`.
 ///
-/// The multi-session manager that applies commands and Zed events is not built yet: this service joins the
-/// group, reports assignments and batches, and commits nothing, so every message stays for the manager.
+/// Ownership: on assignment the worker claims its partitions in PostgreSQL (a new generation per partition);
+/// a batch only commits if its partitions' generations are still this worker's, so a worker that lost a
+/// partition can not apply anything for it afterwards.
+///
+/// Failures: a fenced batch is dropped (its partitions belong to another worker); any other failure pauses the
+/// partitions and retries the same batch with backoff, while still polling so rebalances are served. No message
+/// is skipped.
 public struct IngestService: Service {
     let consumer: KafkaConsumer
+    let applier: BatchApplier
     let settings: WorkerSettings
+    let workerID: String
     let logger: Logger
 
     /// How long to wait for partitions before saying so in the log.
     static let assignmentWarningDelay = Duration.seconds(30)
 
-    public init(consumer: KafkaConsumer, settings: WorkerSettings, logger: Logger) {
+    public init(
+        consumer: KafkaConsumer,
+        applier: BatchApplier,
+        settings: WorkerSettings,
+        workerID: String,
+        logger: Logger
+    ) {
         self.consumer = consumer
+        self.applier = applier
         self.settings = settings
+        self.workerID = workerID
         self.logger = logger
     }
 
     public func run() async throws {
         logger.info("joining the consumer group", metadata: ["kafka.topics": "\(settings.inputTopics)"])
-        var owned: Set<KafkaTopicPartition> = []
-        var waitingSince = ContinuousClock.now
-        var warned = false
-        // Graceful shutdown is checked between batches: a batch being handled is finished first.
+        var state = State()
+        // Graceful shutdown is checked between batches: a batch being applied is finished first.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let events: [KafkaConsumerEvent]
             do {
@@ -34,35 +49,123 @@ public struct IngestService: Service {
                 break
             }
             for event in events {
-                switch event {
-                case .partitionsAssigned(let partitions):
-                    owned.formUnion(partitions)
-                    logger.info("owning partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-                case .partitionsRevoked(let partitions):
-                    owned.subtract(partitions)
-                    logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-                    if owned.isEmpty {
-                        waitingSince = .now
-                        warned = false
-                    }
-                case .messages(let batch):
-                    logger.info(
-                        "received a batch (not applied: the multi-session manager is not built yet)",
-                        metadata: ["kafka.messages": "\(batch.count)"]
-                    )
-                }
+                try await handle(event, &state)
             }
-            if owned.isEmpty, !warned, ContinuousClock.now - waitingSince > Self.assignmentWarningDelay {
-                warned = true
-                logger.warning(
-                    """
-                    no partitions assigned yet; other workers may own them all, or the group is stuck rebalancing \
-                    (seen with Tansu: restart the broker or use a fresh --group-id)
-                    """,
-                    metadata: ["kafka.group": "\(settings.groupID)", "waited": "\(Self.assignmentWarningDelay)"]
-                )
-            }
+            state.warnIfUnassigned(logger: logger, group: settings.groupID)
         }
         logger.info("ingest stopped")
+    }
+
+    struct State {
+        var generations: [KafkaTopicPartition: Int64] = [:]
+        var waitingSince = ContinuousClock.now
+        var warned = false
+
+        mutating func warnIfUnassigned(logger: Logger, group: String) {
+            guard generations.isEmpty, !warned,
+                ContinuousClock.now - waitingSince > IngestService.assignmentWarningDelay
+            else { return }
+            warned = true
+            logger.warning(
+                """
+                no partitions assigned yet; other workers may own them all, or the group is stuck rebalancing \
+                (seen with Tansu: restart the broker or use a fresh --group-id)
+                """,
+                metadata: ["kafka.group": "\(group)", "waited": "\(IngestService.assignmentWarningDelay)"]
+            )
+        }
+    }
+
+    private func handle(_ event: KafkaConsumerEvent, _ state: inout State) async throws {
+        switch event {
+        case .partitionsAssigned(let partitions):
+            var backoff = Backoff()
+            while true {
+                do {
+                    state.generations.merge(try await applier.claim(partitions, owner: workerID)) { $1 }
+                    break
+                } catch {
+                    let delay = backoff.next()
+                    logger.error(
+                        "claiming partitions failed; retrying",
+                        metadata: ["error": "\(String(reflecting: error))", "retry.in": "\(delay)"]
+                    )
+                    try await Task.sleep(for: delay)
+                }
+            }
+            logger.info("owning partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+        case .partitionsRevoked(let partitions):
+            for partition in partitions { state.generations[partition] = nil }
+            logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+            if state.generations.isEmpty {
+                state.waitingSince = .now
+                state.warned = false
+            }
+        case .messages(let batch):
+            try await apply(batch, &state)
+        }
+    }
+
+    private func apply(_ batch: [KafkaConsumerMessage], _ state: inout State) async throws {
+        var pending = batch
+        var backoff = Backoff()
+        var paused: [KafkaTopicPartition] = []
+        defer { if !paused.isEmpty { try? consumer.resume(paused) } }
+        while !pending.isEmpty {
+            do {
+                let report = try await applier.apply(pending, generations: state.generations)
+                logger.debug(
+                    "batch applied",
+                    metadata: [
+                        "batch.applied": "\(report.applied)", "batch.rejected": "\(report.rejected)",
+                        "batch.duplicates": "\(report.duplicates)",
+                    ]
+                )
+                do {
+                    try await consumer.commit(
+                        report.nextOffsets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
+                    )
+                } catch {
+                    // PostgreSQL holds the truth; a failed Kafka commit only means some messages are read again and skipped.
+                    logger.warning("committing offsets to Kafka failed: \(error)")
+                }
+                return
+            } catch let fenced as ConsumerOffsetStore.Fenced {
+                logger.warning("\(fenced.description)")
+                return
+            } catch {
+                if paused.isEmpty {
+                    paused = Array(state.generations.keys)
+                    try? consumer.pause(paused)
+                }
+                let delay = backoff.next()
+                logger.error(
+                    "applying a batch failed; retrying the same batch",
+                    metadata: [
+                        "error": "\(String(reflecting: error))", "retry.in": "\(delay)",
+                        "batch.size": "\(pending.count)",
+                    ]
+                )
+                try await Task.sleep(for: delay)
+                // Keep serving the group while waiting: a revoked partition's messages belong to its new owner.
+                for event in try await consumer.poll(maxMessages: 1, timeout: .milliseconds(10)) {
+                    switch event {
+                    case .messages(let early):
+                        // A partition assigned meanwhile is not paused: put its position back so nothing is skipped.
+                        try? await consumer.seek(
+                            early.map { KafkaTopicPartitionOffset($0.topicPartition, offset: $0.offset) }
+                        )
+                    default:
+                        try await handle(event, &state)
+                    }
+                }
+                let unpaused = state.generations.keys.filter { !paused.contains($0) }
+                if !unpaused.isEmpty {
+                    try? consumer.pause(Array(unpaused))
+                    paused += unpaused
+                }
+                pending.removeAll { state.generations[$0.topicPartition] == nil }
+            }
+        }
     }
 }

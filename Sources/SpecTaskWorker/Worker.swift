@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Logging
 import PostgresNIO
@@ -31,7 +32,28 @@ public struct Worker {
             logger: logger
         )
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
-        let ingest = IngestService(consumer: consumer, settings: settings, logger: logger)
+        let workerID =
+            "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        if settings.runnerSecret == WorkerSettings.developmentRunnerSecret {
+            logger.warning(
+                "SPECTASK_RUNNER_SECRET is not set: runner tokens use the development secret; set it in production"
+            )
+        }
+        let applier = BatchApplier(
+            client: postgres,
+            topics: settings.topics,
+            group: settings.groupID,
+            runnerTokens: RunnerTokens(secret: settings.runnerSecret),
+            logger: logger
+        )
+        let ingest = IngestService(
+            consumer: consumer,
+            applier: applier,
+            settings: settings,
+            workerID: workerID,
+            logger: logger
+        )
+        let relay = OutboxRelay(client: postgres, producer: producer, logger: logger)
         let admin = AdminServer.makeApplication(
             host: settings.adminHost,
             port: settings.adminPort,
@@ -45,6 +67,7 @@ public struct Worker {
                 services: [
                     .init(service: postgres),
                     .init(service: producer),
+                    .init(service: relay),
                     .init(service: consumer),
                     .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: admin),

@@ -4,10 +4,12 @@ public struct WorkerSettings: Sendable, Hashable {
     public var groupID: String
     /// Prepended to every topic name, to run several independent systems (or test runs) on one cluster.
     public var topicPrefix: String {
-        didSet { inputTopics = [TopicNames.commands, TopicNames.zedEvents].map { topicPrefix + $0 } }
+        didSet { inputTopics = Self.inputTopics(prefix: topicPrefix) }
     }
-    /// Topics the worker consumes.
+    /// Topics the worker consumes. Zed events join when the worker applies them.
     public private(set) var inputTopics: [String]
+    /// The secret runner tokens are derived from (HMAC per Zed instance); the same on every worker.
+    public var runnerSecret: String
     /// Most messages handled in one batch.
     public var maxBatchSize: Int
     /// Admin HTTP listener (health, readiness).
@@ -17,15 +19,26 @@ public struct WorkerSettings: Sendable, Hashable {
     public init(
         groupID: String = "spectask-worker",
         topicPrefix: String = "",
+        runnerSecret: String = WorkerSettings.developmentRunnerSecret,
         maxBatchSize: Int = 500,
         adminHost: String = "127.0.0.1",
         adminPort: Int = 8081
     ) {
         self.groupID = groupID
         self.topicPrefix = topicPrefix
-        self.inputTopics = [TopicNames.commands, TopicNames.zedEvents].map { topicPrefix + $0 }
+        self.runnerSecret = runnerSecret
+        self.inputTopics = Self.inputTopics(prefix: topicPrefix)
         self.maxBatchSize = maxBatchSize
         self.adminHost = adminHost
         self.adminPort = adminPort
+    }
+
+    /// Used when `SPECTASK_RUNNER_SECRET` is not set; fine on a laptop, never in production (the worker warns).
+    public static let developmentRunnerSecret = "spectask-development-secret"
+
+    public var topics: WorkerTopics { WorkerTopics(prefix: topicPrefix) }
+
+    static func inputTopics(prefix: String) -> [String] {
+        [prefix + TopicNames.commands]
     }
 }

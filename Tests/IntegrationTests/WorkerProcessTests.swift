@@ -158,7 +158,7 @@ struct WorkerProcessTests {
     func help() async throws {
         let (status, output) = try await Self.run(["--help"])
         #expect(status == 0)
-        for command in ["worker", "migrate", "topics", "version"] {
+        for command in ["worker", "send", "show", "migrate", "topics", "version"] {
             #expect(output.contains("  \(command) "), "\(command) missing from:\n\(output)")
         }
     }

@@ -15,7 +15,7 @@ struct ServiceEnvironmentTests {
         #expect(database.database == "spectask")
         let settings = try ServiceEnvironment.workerSettings([:])
         #expect(settings == WorkerSettings())
-        #expect(settings.inputTopics == ["spectask.commands", "zed.events"])
+        #expect(settings.inputTopics == ["spectask.commands"])
     }
 
     @Test("Kafka: servers, SASL, TLS and extra librdkafka properties")
@@ -119,7 +119,7 @@ struct ServiceEnvironmentTests {
             "SPECTASK_MAX_BATCH": "100",
         ])
         #expect(settings.groupID == "blue")
-        #expect(settings.inputTopics == ["staging.spectask.commands", "staging.zed.events"])
+        #expect(settings.inputTopics == ["staging.spectask.commands"])
         #expect(settings.adminHost == "0.0.0.0")
         #expect(settings.adminPort == 9000)
         #expect(settings.maxBatchSize == 100)
@@ -133,6 +133,7 @@ struct ServiceEnvironmentTests {
             (["SPECTASK_ADMIN_ADDRESS": "8081"], "is not host:port"),
             (["SPECTASK_ADMIN_ADDRESS": "h:-1"], "is not host:port"),
             (["SPECTASK_MAX_BATCH": "many"], "SPECTASK_MAX_BATCH is 'many'"),
+            (["SPECTASK_RUNNER_SECRET": "short"], "at least 16 bytes"),
             (["SPECTASK_MAX_BATCH": "100000"], "expected 1 to 10000"),
         ]
     )

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -129,21 +130,20 @@ private func deliveryCallback(
     _ message: UnsafePointer<rd_kafka_message_t>?,
     _ opaque: UnsafeMutableRawPointer?
 ) {
-    guard let message, let boxPointer = message.pointee._private else { return }
-    let box = Unmanaged<DeliveryBox>.fromOpaque(boxPointer).takeRetainedValue()
+    guard let message, let tagged = message.pointee._private else { return }
     let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
-    if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        box.continuation.resume(
-            returning: KafkaDeliveryReport(
-                topic: topic,
-                partition: message.pointee.partition,
-                offset: message.pointee.offset
-            )
+    let result: Result<KafkaDeliveryReport, any Error> =
+        message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR
+        ? .success(
+            KafkaDeliveryReport(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset)
         )
+        : .failure(KafkaError.librdkafka(message.pointee.err, "delivering a message to topic \(topic)"))
+    let (pointer, isBatch) = DeliveryOpaque.untag(tagged)
+    if isBatch {
+        let item = Unmanaged<BatchDelivery.Item>.fromOpaque(pointer).takeRetainedValue()
+        item.batch.complete(item.index, result)
     } else {
-        box.continuation.resume(
-            throwing: KafkaError.librdkafka(message.pointee.err, "delivering a message to topic \(topic)")
-        )
+        Unmanaged<DeliveryBox>.fromOpaque(pointer).takeRetainedValue().continuation.resume(with: result)
     }
 }
 
@@ -190,5 +190,53 @@ final class DeliveryBox {
 
     init(_ continuation: CheckedContinuation<KafkaDeliveryReport, any Error>) {
         self.continuation = continuation
+    }
+}
+
+/// Collects the delivery reports of a batch and resumes its single continuation when the last one arrives.
+final class BatchDelivery: @unchecked Sendable {
+    /// One message of the batch, carried through librdkafka as the message's opaque pointer.
+    final class Item {
+        let batch: BatchDelivery
+        let index: Int
+        init(batch: BatchDelivery, index: Int) {
+            self.batch = batch
+            self.index = index
+        }
+    }
+
+    private let lock = NSLock()
+    private var results: [Result<KafkaDeliveryReport, any Error>?]
+    private var remaining: Int
+    private let continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>
+
+    init(count: Int, continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, any Error>) {
+        let finished: [Result<KafkaDeliveryReport, any Error>]? = lock.withLock {
+            guard results[index] == nil else { return nil }
+            results[index] = result
+            remaining -= 1
+            return remaining == 0 ? results.map { $0! } : nil
+        }
+        guard let finished else { return }
+        continuation.resume(with: Result { try finished.map { try $0.get() } })
+    }
+}
+
+/// The low bit of a message's opaque pointer says whether it points at a `BatchDelivery.Item` or a `DeliveryBox`
+/// (both are aligned objects, so the bit is free).
+enum DeliveryOpaque {
+    static func tag(_ pointer: UnsafeMutableRawPointer, isBatch: Bool) -> UnsafeMutableRawPointer {
+        isBatch ? UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: pointer) | 1)! : pointer
+    }
+
+    static func untag(_ pointer: UnsafeMutableRawPointer) -> (UnsafeMutableRawPointer, isBatch: Bool) {
+        let bits = UInt(bitPattern: pointer)
+        return (UnsafeMutableRawPointer(bitPattern: bits & ~1)!, bits & 1 == 1)
     }
 }

@@ -29,6 +29,9 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
     public var projectPath: String?
     /// The most work sessions that may be active at once; `nil` means no limit.
     public var maxConcurrentSessions: Int?
+    /// The agent configuration given when implementation started, passed to every Zed thread of the task
+    /// (including threads of sessions started or spawned later).
+    public var agentConfig: JSONValue?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -48,6 +51,7 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
         revisionCount: Int = 0,
         projectPath: String? = nil,
         maxConcurrentSessions: Int? = nil,
+        agentConfig: JSONValue? = nil,
         createdAt: Date,
         updatedAt: Date
     ) {
@@ -65,6 +69,7 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
         self.revisionCount = revisionCount
         self.projectPath = projectPath
         self.maxConcurrentSessions = maxConcurrentSessions
+        self.agentConfig = agentConfig
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

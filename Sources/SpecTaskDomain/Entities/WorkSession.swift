@@ -20,6 +20,9 @@ public struct WorkSession: Sendable, Hashable, Codable, Identifiable {
     public var spawnedByWorkSessionID: String?
     /// 1 for the first try of an implementation task, 2 for its first retry, and so on.
     public var attempt: Int
+    /// The prompt a spawning session asked for; `nil` means one is built from the implementation task.
+    /// Kept because the session's thread may be created commands later, when a slot frees up.
+    public var initialPrompt: String?
     public var createdAt: Date
     public var updatedAt: Date
     public var startedAt: Date?
@@ -37,6 +40,7 @@ public struct WorkSession: Sendable, Hashable, Codable, Identifiable {
         parentWorkSessionID: String? = nil,
         spawnedByWorkSessionID: String? = nil,
         attempt: Int = 1,
+        initialPrompt: String? = nil,
         createdAt: Date,
         updatedAt: Date,
         startedAt: Date? = nil,
@@ -52,6 +56,7 @@ public struct WorkSession: Sendable, Hashable, Codable, Identifiable {
         self.parentWorkSessionID = parentWorkSessionID
         self.spawnedByWorkSessionID = spawnedByWorkSessionID
         self.attempt = attempt
+        self.initialPrompt = initialPrompt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.startedAt = startedAt

@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
-/// The worker's admin HTTP endpoints: liveness and readiness for orchestrators.
+/// The worker's admin HTTP endpoints: liveness and readiness for orchestrators, and the read API.
 ///
 /// `GET /health` answers as long as the process serves requests; `GET /ready` also checks that PostgreSQL
 /// answers `SELECT 1`, and says 503 with the reason otherwise.
@@ -15,6 +15,7 @@ public enum AdminServer {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         router.get("health") { _, _ in
             Response(
                 status: .ok,
@@ -32,6 +33,10 @@ public enum AdminServer {
                     ["status": "unavailable", "reason": "PostgreSQL: \(String(reflecting: error))"]
                 )
             }
+        }
+        ReadAPI.register(on: router, postgres: postgres, logger: logger)
+        router.get("**") { request, _ -> Response in
+            throw HTTPError(.notFound, message: "no endpoint at \(request.uri.path); see the README's read API")
         }
         return Application(
             router: router,

@@ -139,6 +139,12 @@ extension ServiceEnvironment {
             settings.groupID = group
         }
         settings.topicPrefix = try self.topicPrefix(topicPrefix ?? env["SPECTASK_TOPIC_PREFIX"] ?? "")
+        if let secret = env["SPECTASK_RUNNER_SECRET"] {
+            guard secret.utf8.count >= 16 else {
+                throw ConfigurationError("SPECTASK_RUNNER_SECRET must be at least 16 bytes long")
+            }
+            settings.runnerSecret = secret
+        }
         if let address = adminAddress ?? env["SPECTASK_ADMIN_ADDRESS"] {
             guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
                 let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct SpecTaskCommand: AsyncParsableCommand {
+struct SpecTaskCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spectask",
         abstract: "Coordinates SpecTask work sessions over Kafka, with state in PostgreSQL.",
@@ -10,6 +10,9 @@ struct SpecTaskCommand: AsyncParsableCommand {
             POSTGRES_URL or POSTGRES_HOSTNAME/PORT/USER/PASSWORD/DB. Without them, the local services that \
             `scripts/services up` starts are used (Kafka 127.0.0.1:19092, PostgreSQL 127.0.0.1:55432).
             """,
-        subcommands: [WorkerCommand.self, MigrateCommand.self, TopicsCommand.self, VersionCommand.self]
+        subcommands: [
+            WorkerCommand.self, SendCommand.self, ShowCommand.self, MigrateCommand.self, TopicsCommand.self,
+            VersionCommand.self,
+        ]
     )
 }

@@ -1,0 +1,383 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Turns the bytes of a `spectask.commands` message into an ``IncomingCommand``, or says precisely why not.
+///
+/// Everything is checked before anything is applied, in this order: the size (before parsing), the JSON
+/// (strict, see `StrictJSONParser`), the required CloudEvent attributes `specversion`, `id`, `source` and
+/// `type`, the `subject` (the spec task id), NUL characters anywhere (PostgreSQL can not store them), the
+/// optional attributes, and the `data`, strictly: unknown members are refused (a typo must not be ignored
+/// silently), and every type, enum value and length limit of the command's ``PayloadField``s is enforced.
+/// A rejection carries the event id and subject when they could be read, so the worker can correlate it.
+/// No input makes this trap.
+public enum CommandDecoder {
+    /// 256 KiB: far above any real command (specs are limited to 200,000 characters each).
+    public static let defaultMaxBytes = 262_144
+    /// Longest `id`.
+    public static let maxEventIDLength = 200
+    /// Longest `subject`; spec task ids are 1...128 of ASCII letters, digits, '.', '_', ':', '-'.
+    public static let maxSubjectLength = 128
+    /// Longest `source`, `actor` and `runnertoken`.
+    public static let maxAttributeLength = 500
+
+    /// Decodes and validates one command.
+    ///
+    /// - Parameters:
+    ///   - bytes: The Kafka message value.
+    ///   - maxBytes: Larger messages are rejected as `oversize` without being parsed.
+    ///   - appliedAt: The worker's clock, used as ``IncomingCommand/time`` (the event's own `time` is only
+    ///     checked for form).
+    /// - Returns: The command, or the ``InputRejection`` to publish on `spectask.rejected`.
+    public static func decode(
+        _ bytes: [UInt8],
+        maxBytes: Int = defaultMaxBytes,
+        appliedAt: Date
+    ) -> Result<IncomingCommand, InputRejection> {
+        Result { () throws(InputRejection) in try decodeThrowing(bytes, maxBytes: maxBytes, appliedAt: appliedAt) }
+    }
+
+    private static func decodeThrowing(
+        _ bytes: [UInt8],
+        maxBytes: Int,
+        appliedAt: Date
+    ) throws(InputRejection) -> IncomingCommand {
+        guard bytes.count <= maxBytes else {
+            throw InputRejection(.oversize, "message of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit")
+        }
+        let root: JSONValue
+        do {
+            root = try StrictJSONParser.parse(bytes)
+        } catch {
+            throw InputRejection(.malformedJSON, "message is not valid JSON: \(error.message)")
+        }
+        guard case .object(let attributes) = root else {
+            throw InputRejection(
+                .notACloudEvent,
+                "message is a JSON \(MessageText.typeName(of: root)), not a CloudEvent (a JSON object)"
+            )
+        }
+        let envelope = Envelope(attributes)
+        return try envelope.command(appliedAt: appliedAt)
+    }
+}
+
+// MARK: - Envelope
+
+/// The attributes of one message, read with the event id and subject at hand for every rejection.
+private struct Envelope {
+    let attributes: [String: JSONValue]
+    /// The `id`, when it is a usable one.
+    let eventID: String?
+    /// The `subject`, when it is a valid spec task id.
+    let subject: String?
+
+    static let knownAttributes: Set<String> = [
+        "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
+        "actor", "correlationid", "sequence", "runnertoken",
+    ]
+
+    init(_ attributes: [String: JSONValue]) {
+        self.attributes = attributes
+        if case .string(let id) = attributes["id"],
+            (1...CommandDecoder.maxEventIDLength).contains(id.unicodeScalars.count),
+            !id.unicodeScalars.contains("\0")
+        {
+            eventID = id
+        } else {
+            eventID = nil
+        }
+        if case .string(let subject) = attributes["subject"], Self.subjectProblem(subject) == nil {
+            self.subject = subject
+        } else {
+            subject = nil
+        }
+    }
+
+    func reject(_ code: InputRejection.Code, _ message: String) -> InputRejection {
+        InputRejection(code, message, eventID: eventID, subject: subject)
+    }
+
+    func command(appliedAt: Date) throws(InputRejection) -> IncomingCommand {
+        let specversion = try requiredString("specversion")
+        guard specversion == CloudEvent.specVersion else {
+            throw reject(
+                .unsupportedSpecVersion,
+                "specversion \(MessageText.quoted(specversion)) is not supported; only '1.0' is"
+            )
+        }
+        let id = try requiredString("id")
+        try checkLength(id, of: "id", max: CommandDecoder.maxEventIDLength)
+        let source = try requiredString("source")
+        try checkLength(source, of: "source", max: CommandDecoder.maxAttributeLength)
+        let type = try requiredString("type")
+        let shape = try commandShape(type)
+        let subject = try validSubject()
+        // PostgreSQL text and jsonb refuse U+0000 anywhere; finding it here keeps it from failing a transaction.
+        if let path = Self.pathOfNUL(in: .object(attributes), at: "") {
+            throw reject(.schemaViolation, "\(path) contains a NUL character (\\u0000), which can not be stored")
+        }
+        try checkOptionalAttributes()
+        let actor = try optionalString("actor", max: CommandDecoder.maxAttributeLength)
+
+        let data = try payloadBytes(for: shape, type: type)
+        do {
+            return IncomingCommand(
+                id: id,
+                specTaskID: subject,
+                actor: actor,
+                time: appliedAt,
+                command: try shape.decode(data)
+            )
+        } catch {
+            // The fields were checked above, so this means the table and the payload struct disagree.
+            throw reject(.schemaViolation, "data does not match \(type): \(DecodingFailure.describe(error))")
+        }
+    }
+
+    // MARK: Attributes
+
+    private func present(_ name: String) -> JSONValue? {
+        switch attributes[name] {
+        case .none, .null: nil
+        case .some(let value): value
+        }
+    }
+
+    private func requiredString(_ name: String) throws(InputRejection) -> String {
+        guard let value = present(name) else {
+            throw reject(.notACloudEvent, "missing required attribute '\(name)'")
+        }
+        guard case .string(let text) = value else {
+            throw reject(
+                .notACloudEvent,
+                "attribute '\(name)' must be a string, got \(MessageText.typeName(of: value))"
+            )
+        }
+        guard !text.isEmpty else { throw reject(.notACloudEvent, "attribute '\(name)' must not be empty") }
+        return text
+    }
+
+    private func checkLength(_ text: String, of name: String, max: Int) throws(InputRejection) {
+        let count = text.unicodeScalars.count
+        guard count <= max else {
+            throw reject(
+                .schemaViolation,
+                "attribute '\(name)' must be at most \(max) characters long, got \(count)"
+            )
+        }
+    }
+
+    private func optionalString(_ name: String, max: Int) throws(InputRejection) -> String? {
+        guard let value = present(name) else { return nil }
+        guard case .string(let text) = value else {
+            throw reject(
+                .schemaViolation,
+                "attribute '\(name)' must be a string, got \(MessageText.typeName(of: value))"
+            )
+        }
+        guard !text.isEmpty else { throw reject(.schemaViolation, "attribute '\(name)' must not be empty") }
+        try checkLength(text, of: name, max: max)
+        return text
+    }
+
+    private func commandShape(_ type: String) throws(InputRejection) -> CommandShape {
+        guard type.hasPrefix(SpecTaskCommand.typePrefix),
+            let shape = SpecTaskCommand.shapesByName[String(type.dropFirst(SpecTaskCommand.typePrefix.count))]
+        else {
+            let known = SpecTaskCommand.names.sorted().map { SpecTaskCommand.typePrefix + $0 }
+            throw reject(
+                .unknownType,
+                "unknown command type \(MessageText.quoted(type)); known: \(known.joined(separator: ", "))"
+            )
+        }
+        return shape
+    }
+
+    private func validSubject() throws(InputRejection) -> String {
+        guard let value = present("subject") else {
+            throw reject(
+                .invalidSubject,
+                "missing subject: a command needs the spec task id as its CloudEvent subject"
+            )
+        }
+        guard case .string(let subject) = value else {
+            throw reject(.invalidSubject, "subject must be a string, got \(MessageText.typeName(of: value))")
+        }
+        if let problem = Self.subjectProblem(subject) { throw reject(.invalidSubject, problem) }
+        return subject
+    }
+
+    /// What is wrong with a spec task id, or `nil`.
+    static func subjectProblem(_ subject: String) -> String? {
+        let scalars = Array(subject.unicodeScalars)
+        if scalars.isEmpty { return "subject must not be empty" }
+        if scalars.count > CommandDecoder.maxSubjectLength {
+            return "subject must be at most \(CommandDecoder.maxSubjectLength) characters long, got \(scalars.count)"
+        }
+        if let index = scalars.firstIndex(where: { !isSubjectCharacter($0) }) {
+            return "subject \(MessageText.quoted(subject)) contains \(MessageText.quoted(String(scalars[index]))) "
+                + "at position \(index + 1); only ASCII letters, digits, '.', '_', ':' and '-' are allowed"
+        }
+        return nil
+    }
+
+    private static func isSubjectCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", ".", "_", ":", "-": true
+        default: false
+        }
+    }
+
+    /// `time`, `datacontenttype`, the known extensions and any other extension attribute.
+    private func checkOptionalAttributes() throws(InputRejection) {
+        if let value = present("time") {
+            guard case .string(let time) = value, RFC3339.date(from: time) != nil else {
+                let got: String =
+                    if case .string(let time) = value { MessageText.quoted(time) } else {
+                        MessageText.typeName(of: value)
+                    }
+                throw reject(
+                    .schemaViolation,
+                    "attribute 'time' must be an RFC 3339 timestamp such as 2025-03-01T12:00:00Z, got \(got)"
+                )
+            }
+        }
+        if let contentType = try optionalString("datacontenttype", max: 200), !Self.isJSONMediaType(contentType) {
+            throw reject(
+                .schemaViolation,
+                "attribute 'datacontenttype' must be application/json, got \(MessageText.quoted(contentType))"
+            )
+        }
+        _ = try optionalString("correlationid", max: CommandDecoder.maxEventIDLength)
+        _ = try optionalString("runnertoken", max: CommandDecoder.maxAttributeLength)
+        if let value = present("sequence") {
+            guard case .number(let number) = value, number.rounded(.towardZero) == number, abs(number) < 9e18 else {
+                throw reject(
+                    .schemaViolation,
+                    "attribute 'sequence' must be an integer, got \(MessageText.typeName(of: value))"
+                )
+            }
+        }
+        for (name, value) in attributes.sorted(by: { $0.key < $1.key }) where !Self.knownAttributes.contains(name) {
+            if name == "data_base64" {
+                throw reject(.schemaViolation, "attribute 'data_base64' is not supported: send data as a JSON object")
+            }
+            guard Self.isExtensionName(name) else {
+                throw reject(
+                    .schemaViolation,
+                    "attribute \(MessageText.quoted(name)) is not a CloudEvents attribute name "
+                        + "(1 to 20 lowercase ASCII letters or digits)"
+                )
+            }
+            switch value {
+            case .null, .bool, .number, .string: continue
+            case .array, .object:
+                throw reject(
+                    .schemaViolation,
+                    "extension attribute '\(name)' must be a string, number or boolean, got "
+                        + MessageText.typeName(of: value)
+                )
+            }
+        }
+    }
+
+    /// `application/json` or `application/<x>+json`, parameters allowed (the schema's
+    /// `^application/([a-z0-9.+-]+\+)?json *(;.*)?$`).
+    private static func isJSONMediaType(_ contentType: String) -> Bool {
+        var mediaType = Substring(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0])
+        while mediaType.hasSuffix(" ") { mediaType = mediaType.dropLast() }
+        guard mediaType.hasPrefix("application/"), mediaType.hasSuffix("json") else { return false }
+        let subtype = mediaType.dropFirst("application/".count).dropLast("json".count)
+        guard !subtype.isEmpty else { return true }
+        return subtype.count > 1 && subtype.hasSuffix("+")
+            && subtype.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+            }
+    }
+
+    private static func isExtensionName(_ name: String) -> Bool {
+        (1...20).contains(name.utf8.count)
+            && name.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            }
+    }
+
+    // MARK: Data
+
+    /// Checks `data` against the command's fields and returns it as JSON for the payload's decoder.
+    private func payloadBytes(for shape: CommandShape, type: String) throws(InputRejection) -> [UInt8] {
+        let members: [String: JSONValue]
+        switch present("data") {
+        case .none:
+            guard shape.requiredNames.isEmpty else {
+                throw reject(
+                    .schemaViolation,
+                    "data is missing; \(type) requires \(shape.requiredNames.joined(separator: ", "))"
+                )
+            }
+            members = [:]
+        case .object(let object):
+            members = object
+        case .some(let value):
+            throw reject(.schemaViolation, "data must be a JSON object, got \(MessageText.typeName(of: value))")
+        }
+
+        let known = Set(shape.fields.map(\.name))
+        let unknown = members.keys.filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            let accepted =
+                shape.fields.isEmpty
+                ? "\(type) takes no members"
+                : "\(type) accepts \(shape.fields.map(\.name).joined(separator: ", "))"
+            throw reject(
+                .schemaViolation,
+                "data has unknown member\(unknown.count == 1 ? "" : "s") "
+                    + "\(unknown.map(MessageText.quoted).joined(separator: ", ")); \(accepted)"
+            )
+        }
+
+        var checked: [String: JSONValue] = [:]
+        for field in shape.fields {
+            let path = MessageText.path("data", member: field.name)
+            switch members[field.name] {
+            case .none:
+                if field.isRequired { throw reject(.schemaViolation, "\(path) is missing; \(type) requires it") }
+            case .null where !field.isRequired:
+                continue
+            case .some(let value):
+                if let problem = field.problem(with: value, at: path) { throw reject(.schemaViolation, problem) }
+                checked[field.name] = value
+            }
+        }
+        return MessageJSON.encode(JSONValue.object(checked))
+    }
+
+    /// The path of the first string or member name holding U+0000, which PostgreSQL text and jsonb refuse.
+    static func pathOfNUL(in value: JSONValue, at path: String) -> String? {
+        switch value {
+        case .string(let text):
+            return text.unicodeScalars.contains("\0") ? (path.isEmpty ? "the message" : path) : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = pathOfNUL(in: item, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (name, member) in members.sorted(by: { $0.key < $1.key }) {
+                if name.unicodeScalars.contains("\0") {
+                    return "a member name in \(path.isEmpty ? "the message" : path)"
+                }
+                if let found = pathOfNUL(in: member, at: MessageText.path(path, member: name)) { return found }
+            }
+            return nil
+        case .null, .bool, .number:
+            return nil
+        }
+    }
+}

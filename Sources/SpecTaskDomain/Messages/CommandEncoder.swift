@@ -1,0 +1,43 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Writes a command as the CloudEvent a client puts on `spectask.commands` (`spectask send`, tests).
+///
+/// What it writes is what ``CommandDecoder`` reads: `type` `spectask.command.<name>`, `subject` the spec
+/// task id, `data` the payload struct.
+public enum CommandEncoder {
+    /// Encodes one command.
+    ///
+    /// - Parameters:
+    ///   - id: The event id, the command's idempotency key: resending with the same id applies it once.
+    ///   - specTaskID: The spec task the command is for (the subject and the Kafka key).
+    ///   - actor: Who sends it, for the record.
+    ///   - source: The sending service, e.g. "spectask-cli".
+    ///   - command: The command.
+    ///   - time: When it was issued; left out when `nil`.
+    /// - Returns: The message value.
+    public static func encode(
+        id: String,
+        specTaskID: String,
+        actor: String? = nil,
+        source: String,
+        command: SpecTaskCommand,
+        time: Date? = nil
+    ) -> [UInt8] {
+        EventEncoder.encode(
+            CloudEvent(
+                id: id,
+                source: source,
+                type: command.type,
+                subject: specTaskID,
+                time: time.map(RFC3339.string(from:)),
+                datacontenttype: EventEncoder.dataContentType,
+                actor: actor
+            ),
+            payload: command.payload
+        )
+    }
+}

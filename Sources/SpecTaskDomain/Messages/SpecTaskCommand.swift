@@ -1,0 +1,265 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A command as the decision function sees it: parsed and validated, with its envelope's identity.
+public struct IncomingCommand: Sendable, Hashable {
+    /// The CloudEvent `id`: the idempotency key, and the correlation id of the command's outcome event.
+    public var id: String
+    /// The CloudEvent `subject`: the spec task the command is for.
+    public var specTaskID: String
+    /// Who sent it (CloudEvent extension `actor`), for the record.
+    public var actor: String?
+    /// When it is applied (the worker's clock; fixed in tests).
+    public var time: Date
+    public var command: SpecTaskCommand
+
+    public init(id: String, specTaskID: String, actor: String? = nil, time: Date, command: SpecTaskCommand) {
+        self.id = id
+        self.specTaskID = specTaskID
+        self.actor = actor
+        self.time = time
+        self.command = command
+    }
+}
+
+/// Every command of `spectask.commands`. The CloudEvent `type` is `spectask.command.<name>`, the `data` the payload.
+public enum SpecTaskCommand: Sendable, Hashable {
+    case create(CreateSpecTask)
+    case startPlanning(StartPlanning)
+    case submitSpecs(SubmitSpecs)
+    case approveSpecs(ApproveSpecs)
+    case requestChanges(RequestChanges)
+    case startImplementation(StartImplementation)
+    case spawnWorkSession(SpawnWorkSession)
+    case updateWorkSessionStatus(UpdateWorkSessionStatus)
+    case updateZedThread(UpdateZedThread)
+    case stopZedInstance(StopZedInstance)
+    case approveImplementation(ApproveImplementation)
+    case cancel(CancelSpecTask)
+    case archive(ArchiveSpecTask)
+    case setSharedContext(SetSharedContext)
+    case retryWorkSession(RetryWorkSession)
+    case setConcurrencyLimit(SetConcurrencyLimit)
+
+    /// The `<name>` of the CloudEvent type `spectask.command.<name>`.
+    public var name: String {
+        switch self {
+        case .create: "create"
+        case .startPlanning: "start_planning"
+        case .submitSpecs: "submit_specs"
+        case .approveSpecs: "approve_specs"
+        case .requestChanges: "request_changes"
+        case .startImplementation: "start_implementation"
+        case .spawnWorkSession: "spawn_work_session"
+        case .updateWorkSessionStatus: "update_work_session_status"
+        case .updateZedThread: "update_zed_thread"
+        case .stopZedInstance: "stop_zed_instance"
+        case .approveImplementation: "approve_implementation"
+        case .cancel: "cancel"
+        case .archive: "archive"
+        case .setSharedContext: "set_shared_context"
+        case .retryWorkSession: "retry_work_session"
+        case .setConcurrencyLimit: "set_concurrency_limit"
+        }
+    }
+
+    public static let typePrefix = "spectask.command."
+    public var type: String { Self.typePrefix + name }
+}
+
+// MARK: - Payloads (the CloudEvent `data`, camelCase keys)
+
+/// Creates the spec task named by the envelope's subject, in `backlog`.
+public struct CreateSpecTask: Sendable, Hashable, Codable {
+    public var name: String
+    public var description: String?
+    public var projectPath: String?
+    public var maxConcurrentSessions: Int?
+    public init(name: String, description: String? = nil, projectPath: String? = nil, maxConcurrentSessions: Int? = nil)
+    {
+        self.name = name
+        self.description = description
+        self.projectPath = projectPath
+        self.maxConcurrentSessions = maxConcurrentSessions
+    }
+}
+
+/// backlog (or spec_failed) → spec_generation: the planning agent starts.
+public struct StartPlanning: Sendable, Hashable, Codable {
+    public init() {}
+}
+
+/// The planning agent's output: spec_generation or spec_revision → spec_review.
+public struct SubmitSpecs: Sendable, Hashable, Codable {
+    public var requirements: String
+    public var design: String
+    public var implementationPlan: String
+    public init(requirements: String, design: String, implementationPlan: String) {
+        self.requirements = requirements
+        self.design = design
+        self.implementationPlan = implementationPlan
+    }
+}
+
+/// spec_review → spec_approved.
+public struct ApproveSpecs: Sendable, Hashable, Codable {
+    public var approver: String
+    public var comments: String?
+    public init(approver: String, comments: String? = nil) {
+        self.approver = approver
+        self.comments = comments
+    }
+}
+
+/// spec_review → spec_revision; the revision count goes up.
+public struct RequestChanges: Sendable, Hashable, Codable {
+    public var reviewer: String?
+    public var comments: String
+    public init(reviewer: String? = nil, comments: String) {
+        self.reviewer = reviewer
+        self.comments = comments
+    }
+}
+
+/// spec_approved → implementation: parse the plan, create the implementation tasks, one Zed instance,
+/// one work session + thread per task, and start those whose dependencies are done (within the limit).
+public struct StartImplementation: Sendable, Hashable, Codable {
+    public var projectPath: String?
+    public var workspaceConfig: JSONValue?
+    public var agentConfig: JSONValue?
+    /// Most sessions active at once; `nil` keeps the task's setting (no limit by default).
+    public var maxConcurrentSessions: Int?
+    /// Client-chosen id of the Zed instance; generated when absent.
+    public var zedInstanceID: String?
+    /// Client-chosen work session ids, one per implementation task in plan order; generated when absent.
+    public var workSessionIDs: [String]?
+    public init(
+        projectPath: String? = nil,
+        workspaceConfig: JSONValue? = nil,
+        agentConfig: JSONValue? = nil,
+        maxConcurrentSessions: Int? = nil,
+        zedInstanceID: String? = nil,
+        workSessionIDs: [String]? = nil
+    ) {
+        self.projectPath = projectPath
+        self.workspaceConfig = workspaceConfig
+        self.agentConfig = agentConfig
+        self.maxConcurrentSessions = maxConcurrentSessions
+        self.zedInstanceID = zedInstanceID
+        self.workSessionIDs = workSessionIDs
+    }
+}
+
+/// A running session asks for another one (nested spawning), optionally for an implementation task.
+public struct SpawnWorkSession: Sendable, Hashable, Codable {
+    public var parentWorkSessionID: String
+    public var name: String
+    public var description: String?
+    public var implementationTaskIndex: Int?
+    public var initialPrompt: String?
+    /// Client-chosen id of the new session; generated when absent.
+    public var workSessionID: String?
+    public init(
+        parentWorkSessionID: String,
+        name: String,
+        description: String? = nil,
+        implementationTaskIndex: Int? = nil,
+        initialPrompt: String? = nil,
+        workSessionID: String? = nil
+    ) {
+        self.parentWorkSessionID = parentWorkSessionID
+        self.name = name
+        self.description = description
+        self.implementationTaskIndex = implementationTaskIndex
+        self.initialPrompt = initialPrompt
+        self.workSessionID = workSessionID
+    }
+}
+
+public struct UpdateWorkSessionStatus: Sendable, Hashable, Codable {
+    public var workSessionID: String
+    public var status: WorkSessionStatus
+    public var reason: String?
+    public init(workSessionID: String, status: WorkSessionStatus, reason: String? = nil) {
+        self.workSessionID = workSessionID
+        self.status = status
+        self.reason = reason
+    }
+}
+
+/// Creates or updates the Zed thread of a work session: its external Zed thread id and/or its status.
+public struct UpdateZedThread: Sendable, Hashable, Codable {
+    public var workSessionID: String
+    public var zedThreadExternalID: String?
+    public var status: ZedThreadStatus?
+    public var progress: Int?
+    public init(
+        workSessionID: String,
+        zedThreadExternalID: String? = nil,
+        status: ZedThreadStatus? = nil,
+        progress: Int? = nil
+    ) {
+        self.workSessionID = workSessionID
+        self.zedThreadExternalID = zedThreadExternalID
+        self.status = status
+        self.progress = progress
+    }
+}
+
+/// Stops (deletes) the task's Zed instance: stop commands to the runner, threads and sessions closed.
+public struct StopZedInstance: Sendable, Hashable, Codable {
+    public var reason: String?
+    public init(reason: String? = nil) { self.reason = reason }
+}
+
+/// implementation_review → done.
+public struct ApproveImplementation: Sendable, Hashable, Codable {
+    public var approver: String
+    public var comments: String?
+    public init(approver: String, comments: String? = nil) {
+        self.approver = approver
+        self.comments = comments
+    }
+}
+
+/// Any non-terminal status → cancelled; everything below is stopped.
+public struct CancelSpecTask: Sendable, Hashable, Codable {
+    public var reason: String?
+    public init(reason: String? = nil) { self.reason = reason }
+}
+
+/// Sets or clears the archived flag.
+public struct ArchiveSpecTask: Sendable, Hashable, Codable {
+    public var archived: Bool
+    public init(archived: Bool = true) { self.archived = archived }
+}
+
+/// Sets a shared-context entry readable by all sessions of the task; a `nil` value clears it.
+public struct SetSharedContext: Sendable, Hashable, Codable {
+    public var key: String
+    public var value: String?
+    public init(key: String, value: String?) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A new attempt for a failed or cancelled session's implementation task, with its own thread.
+public struct RetryWorkSession: Sendable, Hashable, Codable {
+    public var workSessionID: String
+    /// Client-chosen id of the new session; generated when absent.
+    public var newWorkSessionID: String?
+    public init(workSessionID: String, newWorkSessionID: String? = nil) {
+        self.workSessionID = workSessionID
+        self.newWorkSessionID = newWorkSessionID
+    }
+}
+
+/// Changes how many sessions may be active at once (`nil`: no limit).
+public struct SetConcurrencyLimit: Sendable, Hashable, Codable {
+    public var maxConcurrentSessions: Int?
+    public init(maxConcurrentSessions: Int?) { self.maxConcurrentSessions = maxConcurrentSessions }
+}

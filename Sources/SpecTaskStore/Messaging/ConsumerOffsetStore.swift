@@ -1,0 +1,99 @@
+import Logging
+import PostgresNIO
+
+/// Kafka positions kept in PostgreSQL next to the effects, with an owner generation per partition that fences
+/// workers which lost the partition (zombies).
+///
+/// A worker *claims* a partition when Kafka assigns it: the generation goes up and the worker remembers it.
+/// Every batch *advances* the offset in its own transaction only if the generation is still the worker's;
+/// otherwise the transaction fails and nothing of the batch is applied.
+public struct ConsumerOffsetStore: Sendable {
+    public struct Claim: Sendable, Hashable {
+        public var generation: Int64
+        /// The first offset not applied yet.
+        public var nextOffset: Int64
+    }
+
+    /// The partition belongs to another worker now; the batch must be dropped.
+    public struct Fenced: Error, Sendable, Hashable, CustomStringConvertible {
+        public var topic: String
+        public var partition: Int32
+        public var generation: Int64
+
+        public init(topic: String, partition: Int32, generation: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.generation = generation
+        }
+
+        public var description: String {
+            "partition \(topic)[\(partition)] was claimed by another worker (this worker's generation \(generation) is stale); its batch is dropped"
+        }
+    }
+
+    let logger: Logger
+    let group: String
+
+    public init(group: String, logger: Logger) {
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Takes ownership of a partition for `owner`: bumps its generation and returns where to continue.
+    public func claim(topic: String, partition: Int32, owner: String, client: PostgresClient) async throws -> Claim {
+        let rows = try await client.query(
+            """
+            INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_generation, owner_id)
+            VALUES (\(group), \(topic), \(partition), 0, 1, \(owner))
+            ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+                SET owner_generation = consumer_offsets.owner_generation + 1, owner_id = EXCLUDED.owner_id, updated_at = now()
+            RETURNING owner_generation, next_offset
+            """,
+            logger: logger
+        )
+        for try await (generation, next) in rows.decode((Int64, Int64).self) {
+            return Claim(generation: generation, nextOffset: next)
+        }
+        preconditionFailure("INSERT … RETURNING returned no row")
+    }
+
+    /// Locks the partition's row, checks the generation and returns the first offset not applied yet.
+    /// - Throws: `Fenced` when another worker claimed the partition since.
+    public func lock(
+        topic: String,
+        partition: Int32,
+        generation: Int64,
+        on connection: PostgresConnection
+    ) async throws -> Int64 {
+        let rows = try await connection.query(
+            """
+            SELECT next_offset, owner_generation FROM consumer_offsets
+            WHERE consumer_group = \(group) AND topic = \(topic) AND partition = \(partition) FOR UPDATE
+            """,
+            logger: logger
+        )
+        for try await (next, current) in rows.decode((Int64, Int64).self) {
+            guard current == generation else {
+                throw Fenced(topic: topic, partition: partition, generation: generation)
+            }
+            return next
+        }
+        throw Fenced(topic: topic, partition: partition, generation: generation)
+    }
+
+    /// Moves the partition's position forward, in the caller's transaction (after `lock`).
+    public func advance(
+        topic: String,
+        partition: Int32,
+        to nextOffset: Int64,
+        on connection: PostgresConnection
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE consumer_offsets SET next_offset = GREATEST(next_offset, \(nextOffset)), updated_at = now()
+            WHERE consumer_group = \(group) AND topic = \(topic) AND partition = \(partition)
+            """,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import Kafka
+import Logging
+import PostgresNIO
+import SpecTaskDomain
+import SpecTaskStore
+
+/// Applies one poll batch in one PostgreSQL transaction: fencing check and offsets, inbox, task row locks,
+/// the decision function for every command, the changed state, and the outbox rows that announce it.
+///
+/// Nothing of a batch is visible unless all of it commits; the Kafka offset is committed by the caller afterwards.
+public struct BatchApplier: Sendable {
+    /// What a batch came to.
+    public struct Report: Sendable, Hashable {
+        public var applied = 0
+        public var rejected = 0
+        /// Already applied before (redelivery after a restart or rebalance, or the same event id sent twice).
+        public var duplicates = 0
+        /// Per partition, the offset to commit to Kafka: the next one to read.
+        public var nextOffsets: [KafkaTopicPartition: Int64] = [:]
+        /// Spec tasks whose state changed.
+        public var changedTasks: Set<String> = []
+    }
+
+    let client: PostgresClient
+    let topics: WorkerTopics
+    let offsets: ConsumerOffsetStore
+    let repository: SpecTaskRepository
+    let inbox: InboxStore
+    let outbox: OutboxStore
+    let decisionContext: DecisionContext
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        client: PostgresClient,
+        topics: WorkerTopics,
+        group: String,
+        runnerTokens: RunnerTokens,
+        clock: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger
+    ) {
+        self.client = client
+        self.topics = topics
+        self.offsets = ConsumerOffsetStore(group: group, logger: logger)
+        self.repository = SpecTaskRepository(logger: logger)
+        self.inbox = InboxStore(logger: logger)
+        self.outbox = OutboxStore(logger: logger)
+        self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Takes ownership of newly assigned partitions; returns each one's generation for `apply`.
+    public func claim(_ partitions: [KafkaTopicPartition], owner: String) async throws -> [KafkaTopicPartition: Int64] {
+        var generations: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions.sorted() {
+            let claim = try await offsets.claim(
+                topic: partition.topic,
+                partition: partition.partition,
+                owner: owner,
+                client: client
+            )
+            generations[partition] = claim.generation
+        }
+        return generations
+    }
+
+    /// Applies `messages` (from partitions this worker claimed with `generations`) in one transaction.
+    /// - Throws: `ConsumerOffsetStore.Fenced` when another worker owns a partition now (nothing is applied);
+    ///   database errors (nothing is applied; the caller retries).
+    public func apply(
+        _ messages: [KafkaConsumerMessage],
+        generations: [KafkaTopicPartition: Int64]
+    ) async throws -> Report {
+        let now = clock()
+        return try await client.withTransaction(logger: logger) { connection in
+            var report = Report()
+            var batch = OutputBatch(topics: topics, time: now)
+
+            // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
+            var nextOffset: [KafkaTopicPartition: Int64] = [:]
+            for partition in Set(messages.map(\.topicPartition)).sorted() {
+                guard let generation = generations[partition] else {
+                    throw ConsumerOffsetStore.Fenced(
+                        topic: partition.topic,
+                        partition: partition.partition,
+                        generation: 0
+                    )
+                }
+                nextOffset[partition] = try await offsets.lock(
+                    topic: partition.topic,
+                    partition: partition.partition,
+                    generation: generation,
+                    on: connection
+                )
+            }
+            let fresh = messages.filter { $0.offset >= nextOffset[$0.topicPartition]! }
+            report.duplicates += messages.count - fresh.count
+
+            // 2. Decode; skip event ids handled before (the same command sent twice).
+            let inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
+            let seen = try await inbox.seen(inputs.compactMap(\.eventID), on: connection)
+
+            // 3. Lock and load every spec task the batch touches, in id order.
+            let subjects = inputs.compactMap { input -> String? in
+                if case .success(let command) = input.decoded { return command.specTaskID }
+                return nil
+            }
+            let original = try await repository.lockAndLoad(subjects, on: connection)
+            var current = original
+
+            // 4. Decide, message by message, in offset order.
+            var handled: Set<String> = []
+            var inboxEntries: [InboxStore.Entry] = []
+            for input in inputs {
+                let message = input.message
+                if let id = input.eventID {
+                    if seen.contains(id) || handled.contains(id) {
+                        report.duplicates += 1
+                        continue
+                    }
+                    handled.insert(id)
+                    inboxEntries.append(
+                        .init(messageID: id, topic: message.topic, partition: message.partition, offset: message.offset)
+                    )
+                }
+                switch input.decoded {
+                case .failure(let rejection):
+                    report.rejected += 1
+                    batch.reject(
+                        message,
+                        RejectedRecord(
+                            original: message.value,
+                            topic: message.topic,
+                            partition: message.partition,
+                            offset: message.offset,
+                            key: message.key.map { String(decoding: $0, as: UTF8.self) },
+                            rejection: rejection
+                        )
+                    )
+                    if let id = rejection.eventID, let subject = rejection.subject {
+                        let outcome = CommandOutcome(
+                            commandID: id,
+                            commandType: "unknown",
+                            reason: rejection.message,
+                            code: rejection.code.rawValue
+                        )
+                        batch.status(
+                            .commandRejected(outcome),
+                            task: subject,
+                            stored: &current[subject],
+                            correlationID: id
+                        )
+                    }
+                case .success(let command):
+                    let subject = command.specTaskID
+                    switch SpecTaskManager.decide(current[subject]?.state, command, context: decisionContext) {
+                    case .applied(let state, let emissions):
+                        report.applied += 1
+                        var stored = current[subject] ?? StoredSpecTask(state: state)
+                        stored.state = state
+                        current[subject] = stored
+                        report.changedTasks.insert(subject)
+                        for emission in emissions {
+                            switch emission {
+                            case .status(let event):
+                                batch.status(event, task: subject, stored: &current[subject], correlationID: command.id)
+                            case .zed(let zedCommand): batch.zed(zedCommand, task: subject, correlationID: command.id)
+                            }
+                        }
+                    case .rejected(let rejection):
+                        report.rejected += 1
+                        let outcome = CommandOutcome(
+                            commandID: command.id,
+                            commandType: command.command.type,
+                            reason: rejection.message,
+                            code: rejection.code.rawValue
+                        )
+                        batch.status(
+                            .commandRejected(outcome),
+                            task: subject,
+                            stored: &current[subject],
+                            correlationID: command.id
+                        )
+                        batch.reject(
+                            message,
+                            RejectedRecord(
+                                original: message.value,
+                                topic: message.topic,
+                                partition: message.partition,
+                                offset: message.offset,
+                                key: message.key.map { String(decoding: $0, as: UTF8.self) },
+                                code: rejection.code.rawValue,
+                                reason: rejection.message,
+                                eventID: command.id,
+                                specTaskID: subject
+                            )
+                        )
+                    }
+                }
+            }
+
+            // 5. Persist: changed states, a progress snapshot per changed task, outbox, inbox, offsets.
+            for id in current.keys.sorted() where current[id] != original[id] {
+                try await repository.save(current[id]!, previous: original[id], on: connection)
+            }
+            for id in report.changedTasks.sorted() {
+                if let stored = current[id] { batch.progress(stored) }
+            }
+            try await outbox.append(batch.messages, on: connection)
+            try await inbox.record(inboxEntries, on: connection)
+            for partition in nextOffset.keys.sorted() {
+                let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
+                try await offsets.advance(
+                    topic: partition.topic,
+                    partition: partition.partition,
+                    to: last + 1,
+                    on: connection
+                )
+                report.nextOffsets[partition] = last + 1
+            }
+            return report
+        }
+    }
+
+    private struct Input {
+        var message: KafkaConsumerMessage
+        var decoded: Result<IncomingCommand, InputRejection>
+
+        /// The idempotency key. Only well-formed commands have one: a malformed message with an id is not that
+        /// command, so the sender may fix it and send it again under the same id.
+        var eventID: String? {
+            if case .success(let command) = decoded { return command.id }
+            return nil
+        }
+    }
+
+    private func decode(_ message: KafkaConsumerMessage, now: Date) -> Result<IncomingCommand, InputRejection> {
+        guard message.topic == topics.commands else {
+            return .failure(
+                InputRejection(
+                    .unknownType,
+                    "messages on \(message.topic) are not applied by this version of the worker"
+                )
+            )
+        }
+        return CommandDecoder.decode(message.value, appliedAt: now)
+    }
+}
+
+/// The outbox rows one batch produces, with per-task sequence numbers and ids derived from the input,
+/// so applying the same input to the same state yields the same messages.
+struct OutputBatch {
+    let topics: WorkerTopics
+    let time: Date
+    private(set) var messages: [OutboxMessage] = []
+    private var ordinal = 0
+
+    init(topics: WorkerTopics, time: Date) {
+        self.topics = topics
+        self.time = time
+    }
+
+    private mutating func nextEventID(_ correlationID: String) -> String {
+        ordinal += 1
+        return "\(correlationID).\(ordinal)"
+    }
+
+    /// A status event of a task; it takes the task's next sequence number (0 when the task does not exist,
+    /// which only happens for outcomes of commands rejected for that very reason).
+    mutating func status(_ event: StatusEvent, task: String, stored: inout StoredSpecTask?, correlationID: String) {
+        let sequence: Int64
+        if stored != nil {
+            sequence = stored!.nextSequence
+            stored!.nextSequence += 1
+        } else {
+            sequence = 0
+        }
+        let payload = EventEncoder.status(
+            event,
+            specTaskID: task,
+            sequence: sequence,
+            eventID: nextEventID(correlationID),
+            time: time,
+            correlationID: correlationID
+        )
+        messages.append(OutboxMessage(topic: topics.status, key: task, payload: payload))
+    }
+
+    mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
+        let payload = EventEncoder.zedCommand(
+            command,
+            specTaskID: task,
+            eventID: nextEventID(correlationID),
+            time: time,
+            correlationID: correlationID
+        )
+        messages.append(OutboxMessage(topic: topics.zedCommands, key: command.instanceID, payload: payload))
+    }
+
+    mutating func progress(_ stored: StoredSpecTask) {
+        let state = stored.state
+        let snapshot = ProgressCalculator.snapshot(
+            for: state.task,
+            implementationTasks: state.implementationTasks,
+            workSessions: state.workSessions,
+            zedThreads: state.zedThreads,
+            threadProgress: state.threadProgress
+        )
+        let payload = EventEncoder.progress(
+            snapshot,
+            sequence: stored.nextSequence - 1,
+            eventID: "\(state.task.id).progress.\(stored.nextSequence - 1)",
+            time: time
+        )
+        messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
+    }
+
+    mutating func reject(_ message: KafkaConsumerMessage, _ record: RejectedRecord) {
+        let payload = EventEncoder.rejected(
+            record,
+            eventID: "\(message.topic).\(message.partition).\(message.offset).rejected",
+            time: time
+        )
+        messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
+    }
+}

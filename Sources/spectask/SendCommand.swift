@@ -1,0 +1,221 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import SpecTaskDomain
+import SpecTaskWorker
+
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Validate a command, publish it to spectask.commands and wait for its outcome.",
+        discussion: """
+            The command's data comes from --set key=value flags (a value that parses as JSON is taken as JSON, \
+            anything else as a string), --set-file key=path (the file's text), or --data (a JSON object, or - for stdin). \
+            Examples:
+              spectask send create --task auth-1 --set name="User authentication"
+              spectask send submit_specs --task auth-1 --set requirements=R --set design=D --set-file implementationPlan=docs/examples/auth-plan.md
+              spectask send update_work_session_status --task auth-1 --set workSessionID=ws-1 --set status=completed
+            Commands: \(SpecTaskCommand.names.joined(separator: ", ")).
+            """
+    )
+
+    @Argument(
+        help: ArgumentHelp(
+            "The command name (e.g. create) or its full type (spectask.command.create).",
+            valueName: "command"
+        )
+    )
+    var command: String
+
+    @Option(help: ArgumentHelp("The spec task the command is for (the CloudEvent subject).", valueName: "id"))
+    var task: String
+
+    @Option(
+        name: .customLong("set"),
+        parsing: .singleValue,
+        help: ArgumentHelp("A data member, key=value.", valueName: "key=value")
+    )
+    var members: [String] = []
+
+    @Option(
+        name: .customLong("set-file"),
+        parsing: .singleValue,
+        help: ArgumentHelp("A data member read from a file, key=path.", valueName: "key=path")
+    )
+    var fileMembers: [String] = []
+
+    @Option(help: ArgumentHelp("The whole data object as JSON, or - to read it from stdin.", valueName: "json"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("The command id (idempotency key). Default: a new UUID.", valueName: "id"))
+    var id: String?
+
+    @Option(help: ArgumentHelp("Who sends it (CloudEvent extension actor).", valueName: "name"))
+    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? "spectask-cli"
+
+    @Flag(inversion: .prefixedNo, help: "Wait for the outcome on spectask.status and print it.")
+    var wait = true
+
+    @Option(help: ArgumentHelp("How long to wait for the outcome, in seconds.", valueName: "seconds"))
+    var timeout: Int = 30
+
+    @Option(
+        help: ArgumentHelp(
+            "Prefix of every topic name.",
+            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
+            valueName: "prefix"
+        )
+    )
+    var topicPrefix: String?
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = try logging.bootstrap(label: "spectask.send")
+        let bytes = try buildMessage()
+        let commandID = id ?? ""
+        // Validate exactly as the worker will: nothing invalid is published.
+        let decoded = try CommandDecoder.decode(bytes, appliedAt: Date()).get()
+        let prefix = try ServiceEnvironment.topicPrefix(
+            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
+        )
+        let topics = WorkerTopics(prefix: prefix)
+        let kafka = try connection.kafka()
+
+        // Subscribe before sending so the outcome can not be missed; start from the end of the topic.
+        let listener =
+            wait
+            ? try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    common: kafka,
+                    groupID: "spectask-send-\(UUID().uuidString)",
+                    topics: [topics.status],
+                    offsetReset: .latest,
+                    sessionTimeout: .seconds(6),
+                    maxPollInterval: .seconds(10)
+                ),
+                logger: logger
+            ) : nil
+        if let listener { try await waitForAssignment(listener) }
+
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
+        let report = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            defer { group.cancelAll() }
+            return try await producer.send(
+                KafkaProducerRecord(
+                    topic: topics.commands,
+                    key: decoded.specTaskID,
+                    value: String(decoding: bytes, as: UTF8.self)
+                )
+            )
+        }
+        print(
+            "sent \(decoded.command.type) \(decoded.id) for \(decoded.specTaskID) (\(report.topic)[\(report.partition)]@\(report.offset))"
+        )
+        _ = commandID
+        guard let listener else { return }
+        defer { Task { await listener.close() } }
+        let outcome = try await waitForOutcome(of: decoded.id, on: listener)
+        switch outcome {
+        case .commandApplied(let result):
+            var line = "applied"
+            if !result.created.workSessionIDs.isEmpty {
+                line += "; work sessions: \(result.created.workSessionIDs.joined(separator: ", "))"
+            }
+            if let instance = result.created.zedInstanceID { line += "; Zed instance: \(instance)" }
+            print(line)
+        case .commandRejected(let result):
+            print("rejected (\(result.code ?? "?")): \(result.reason ?? "")")
+            throw ExitCode(2)
+        default:
+            break
+        }
+        await listener.close()
+    }
+
+    func buildMessage() throws -> [UInt8] {
+        let name =
+            command.hasPrefix(SpecTaskCommand.typePrefix)
+            ? String(command.dropFirst(SpecTaskCommand.typePrefix.count)) : command
+        guard SpecTaskCommand.names.contains(name) else {
+            throw ValidationError(
+                "unknown command '\(command)'; known: \(SpecTaskCommand.names.joined(separator: ", "))"
+            )
+        }
+        var object: [String: JSONValue] = [:]
+        if let data {
+            let text =
+                data == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : data
+            guard case .object(let parsed)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+                throw ValidationError("--data must be a JSON object")
+            }
+            object = parsed
+        }
+        for member in members {
+            let (key, value) = try split(member, flag: "--set")
+            object[key] = (try? JSONDecoder().decode(JSONValue.self, from: Data(value.utf8))) ?? .string(value)
+        }
+        for member in fileMembers {
+            let (key, path) = try split(member, flag: "--set-file")
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read \(path) for --set-file \(key)")
+            }
+            object[key] = .string(text)
+        }
+        let event = CloudEvent(
+            id: id ?? UUID().uuidString.lowercased(),
+            source: "spectask-cli",
+            type: SpecTaskCommand.typePrefix + name,
+            subject: task,
+            time: RFC3339.string(from: Date()),
+            datacontenttype: "application/json",
+            data: .object(object),
+            actor: actor
+        )
+        return event.jsonBytes()
+    }
+
+    private func split(_ member: String, flag: String) throws -> (String, String) {
+        guard let equals = member.firstIndex(of: "="), equals != member.startIndex else {
+            throw ValidationError("\(flag) expects key=value, got '\(member)'")
+        }
+        return (String(member[..<equals]), String(member[member.index(after: equals)...]))
+    }
+
+    /// Waits until the listener owns the status partitions, then moves it to their current ends, so an outcome
+    /// written right after the send is read (starting a little early is harmless: outcomes are matched by id).
+    private func waitForAssignment(_ consumer: KafkaConsumer) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while try consumer.assignment().isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw ValidationError("could not join the status topic within \(timeout) s")
+            }
+            _ = try await consumer.poll(timeout: .milliseconds(100))
+        }
+        let ends = try await consumer.queryHighWatermarks(try consumer.assignment())
+        try await consumer.seek(ends.map { KafkaTopicPartitionOffset($0.key, offset: max(0, $0.value)) })
+    }
+
+    private func waitForOutcome(of commandID: String, on consumer: KafkaConsumer) async throws -> StatusEvent {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline {
+            for case .messages(let batch) in try await consumer.poll(timeout: .milliseconds(200)) {
+                for message in batch {
+                    guard let (event, status) = try? EventDecoder.decode(message.value),
+                        event.correlationid == commandID, let status
+                    else { continue }
+                    if case .commandApplied = status { return status }
+                    if case .commandRejected = status { return status }
+                }
+            }
+        }
+        print("no outcome within \(timeout) s: is a worker running? (scripts/services status)")
+        throw ExitCode(3)
+    }
+}
+
+extension InputRejection: LocalizedError {
+    public var errorDescription: String? { "invalid command (\(code)): \(message)" }
+}

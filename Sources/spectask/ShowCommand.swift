@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import SpecTaskDomain
+import SpecTaskStore
+import SpecTaskWorker
+
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print the multi-session overview of a spec task (read from PostgreSQL)."
+    )
+
+    @Argument(help: ArgumentHelp("The spec task id.", valueName: "task"))
+    var task: String
+
+    @Flag(help: "Print the overview as JSON (the read API's multi-session-overview).")
+    var json = false
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = try logging.bootstrap(label: "spectask.show")
+        let task = self.task
+        let loaded = try await withPostgres(try connection.database(), logger: logger) { client in
+            try await client.withConnection { try await SpecTaskRepository(logger: logger).load([task], on: $0) }
+        }
+        guard let state = loaded[task]?.state else {
+            print("spec task \(task) not found")
+            throw ExitCode(1)
+        }
+        if json {
+            print(String(decoding: try ReadAPI.encoder.encode(ReadAPI.Overview(state)), as: UTF8.self))
+        } else {
+            print(OverviewText.render(state))
+        }
+    }
+}
+
+/// The overview as text for a terminal: the task, then one line per implementation task and session.
+enum OverviewText {
+    static func render(_ state: SpecTaskState) -> String {
+        let progress = ReadAPI.progress(state)
+        var lines: [String] = []
+        let task = state.task
+        lines.append("\(task.name)  [\(task.id)]")
+        lines.append(
+            "  status: \(task.status.rawValue)\(task.archived ? " (archived)" : "")   overall: \(bar(progress.overallPercent)) \(progress.overallPercent)%"
+        )
+        if let instance = state.zedInstance {
+            lines.append("  Zed instance: \(instance.id) (\(instance.status.rawValue))")
+        }
+        if !state.implementationTasks.isEmpty {
+            lines.append("  implementation tasks:")
+            for item in state.implementationTasks {
+                let percent = progress.implementationTasks.first { $0.index == item.index }?.percent ?? 0
+                let deps =
+                    item.dependsOn.isEmpty ? "" : "  after \(item.dependsOn.map(String.init).joined(separator: ", "))"
+                lines.append(
+                    "    \(item.index). \(pad(item.title, 40)) \(pad(item.status.rawValue, 12)) \(bar(percent)) \(percent)%\(deps)"
+                )
+            }
+        }
+        if !state.workSessions.isEmpty {
+            lines.append("  work sessions:")
+            for session in state.workSessions {
+                let thread = state.zedThreads.first { $0.workSessionID == session.id }
+                let percent = progress.workSessions.first { $0.workSessionID == session.id }?.percent ?? 0
+                let parent = session.parentWorkSessionID.map { "  spawned by \($0)" } ?? ""
+                lines.append(
+                    "    \(pad(session.id, 24)) \(pad(session.name, 30)) \(pad(session.status.rawValue, 10)) thread \(pad(thread?.status.rawValue ?? "-", 12)) \(bar(percent)) \(percent)%\(parent)"
+                )
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func bar(_ percent: Int, width: Int = 20) -> String {
+        let filled = max(0, min(width, percent * width / 100))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width
+            ? String(text.prefix(width - 1)) + "…" : text.padding(toLength: width, withPad: " ", startingAt: 0)
+    }
+}
