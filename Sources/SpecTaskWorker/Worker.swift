@@ -24,10 +24,13 @@ public struct Worker {
     public func run() async throws {
         let postgres = PostgresClient(configuration: try database.clientConfiguration(), backgroundLogger: logger)
         let consumer = try KafkaConsumer(
+            // A short rebalance timeout (max.poll.interval.ms): brokers like Tansu hold every join for that long,
+            // and the ingest loop polls at least every few seconds even while it retries a failed batch.
             configuration: KafkaConsumerConfiguration(
                 common: kafka,
                 groupID: settings.groupID,
-                topics: settings.inputTopics
+                topics: settings.inputTopics,
+                maxPollInterval: .seconds(10)
             ),
             logger: logger
         )

@@ -74,7 +74,6 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.send")
         let bytes = try buildMessage()
-        let commandID = id ?? ""
         // Validate exactly as the worker will: nothing invalid is published.
         let decoded = try CommandDecoder.decode(bytes, appliedAt: Date()).get()
         let prefix = try ServiceEnvironment.topicPrefix(
@@ -83,21 +82,8 @@ struct SendCommand: AsyncParsableCommand {
         let topics = WorkerTopics(prefix: prefix)
         let kafka = try connection.kafka()
 
-        // Subscribe before sending so the outcome can not be missed; start from the end of the topic.
-        let listener =
-            wait
-            ? try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(
-                    common: kafka,
-                    groupID: "spectask-send-\(UUID().uuidString)",
-                    topics: [topics.status],
-                    offsetReset: .latest,
-                    sessionTimeout: .seconds(6),
-                    maxPollInterval: .seconds(10)
-                ),
-                logger: logger
-            ) : nil
-        if let listener { try await waitForAssignment(listener) }
+        // Follow the status topic before sending, so the outcome can not be missed.
+        let follower = wait ? try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger) : nil
 
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
         let report = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -114,10 +100,9 @@ struct SendCommand: AsyncParsableCommand {
         print(
             "sent \(decoded.command.type) \(decoded.id) for \(decoded.specTaskID) (\(report.topic)[\(report.partition)]@\(report.offset))"
         )
-        _ = commandID
-        guard let listener else { return }
-        defer { Task { await listener.close() } }
-        let outcome = try await waitForOutcome(of: decoded.id, on: listener)
+        guard let follower else { return }
+        let outcome = try await waitForOutcome(of: decoded.id, on: follower)
+        await follower.close()
         switch outcome {
         case .commandApplied(let result):
             var line = "applied"
@@ -132,7 +117,6 @@ struct SendCommand: AsyncParsableCommand {
         default:
             break
         }
-        await listener.close()
     }
 
     func buildMessage() throws -> [UInt8] {
@@ -184,33 +168,17 @@ struct SendCommand: AsyncParsableCommand {
         return (String(member[..<equals]), String(member[member.index(after: equals)...]))
     }
 
-    /// Waits until the listener owns the status partitions, then moves it to their current ends, so an outcome
-    /// written right after the send is read (starting a little early is harmless: outcomes are matched by id).
-    private func waitForAssignment(_ consumer: KafkaConsumer) async throws {
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        while try consumer.assignment().isEmpty {
-            guard ContinuousClock.now < deadline else {
-                throw ValidationError("could not join the status topic within \(timeout) s")
-            }
-            _ = try await consumer.poll(timeout: .milliseconds(100))
-        }
-        let ends = try await consumer.queryHighWatermarks(try consumer.assignment())
-        try await consumer.seek(ends.map { KafkaTopicPartitionOffset($0.key, offset: max(0, $0.value)) })
-    }
-
-    private func waitForOutcome(of commandID: String, on consumer: KafkaConsumer) async throws -> StatusEvent {
+    private func waitForOutcome(of commandID: String, on follower: StatusFollower) async throws -> StatusEvent {
         let deadline = ContinuousClock.now + .seconds(timeout)
         while ContinuousClock.now < deadline {
-            for case .messages(let batch) in try await consumer.poll(timeout: .milliseconds(200)) {
-                for message in batch {
-                    guard let (event, status) = try? EventDecoder.decode(message.value),
-                        event.correlationid == commandID, let status
-                    else { continue }
-                    if case .commandApplied = status { return status }
-                    if case .commandRejected = status { return status }
+            for message in try await follower.next() where message.event.correlationid == commandID {
+                switch message.status {
+                case .commandApplied?, .commandRejected?: return message.status!
+                default: continue
                 }
             }
         }
+        await follower.close()
         print("no outcome within \(timeout) s: is a worker running? (scripts/services status)")
         throw ExitCode(3)
     }

@@ -146,6 +146,19 @@ struct WorkerProcessTests {
                 "cannot read topic definitions from /nonexistent"
             ),
             (["no-such-command"], [:], "Unexpected argument"),
+            (["send", "fly", "--task", "t"], [:], "unknown command 'fly'"),
+            (["send", "create", "--task", "t", "--set", "nmae=x"], [:], "unknown member 'nmae'"),
+            (["send", "create", "--task", "t", "--set", "noequals"], [:], "--set expects key=value"),
+            (["send", "create", "--task", "t", "--data", "[1]"], [:], "--data must be a JSON object"),
+            (["send", "create", "--task", "bad task!", "--set", "name=x"], [:], "invalid_subject"),
+            (
+                [
+                    "send", "update_work_session_status", "--task", "t", "--set", "workSessionID=w", "--set",
+                    "status=sleeping",
+                ], [:], "schema_violation"
+            ),
+            (["show", "no-such-task-\(UUID().uuidString.prefix(8))"], [:], "not found"),
+            (["bench", "--tasks", "0"], [:], "--tasks must be 1…100000"),
         ]
         for (arguments, environment, expected) in cases {
             let (status, output) = try await Self.run(arguments, environment: environment)
@@ -158,7 +171,7 @@ struct WorkerProcessTests {
     func help() async throws {
         let (status, output) = try await Self.run(["--help"])
         #expect(status == 0)
-        for command in ["worker", "send", "show", "migrate", "topics", "version"] {
+        for command in ["worker", "send", "show", "watch", "bench", "migrate", "topics", "version"] {
             #expect(output.contains("  \(command) "), "\(command) missing from:\n\(output)")
         }
     }
