@@ -25,7 +25,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
     var timeout: Int = 300
 
-    @Option(help: ArgumentHelp("Prefix of every topic name.", discussion: "Env: SPECTASK_TOPIC_PREFIX.", valueName: "prefix"))
+    @Option(
+        help: ArgumentHelp(
+            "Prefix of every topic name.",
+            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
+            valueName: "prefix"
+        )
+    )
     var topicPrefix: String?
 
     @OptionGroup var connection: ConnectionOptions
@@ -38,11 +44,16 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.bench")
-        let prefix = try ServiceEnvironment.topicPrefix(topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? "")
+        let prefix = try ServiceEnvironment.topicPrefix(
+            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
+        )
         let topics = WorkerTopics(prefix: prefix)
         let kafka = try connection.kafka()
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(2)), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(2)),
+            logger: logger
+        )
         let run = "bench-\(UUID().uuidString.prefix(8).lowercased())"
 
         let result = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -62,22 +73,34 @@ struct BenchCommand: AsyncParsableCommand {
                 let records = commands.map { item in
                     sentAt[item.id] = clock.now
                     return KafkaProducerRecord(
-                        topic: topics.commands, key: Array(item.task.utf8),
-                        value: CommandEncoder.encode(id: item.id, specTaskID: item.task, source: "spectask-bench", command: item.command)
+                        topic: topics.commands,
+                        key: Array(item.task.utf8),
+                        value: CommandEncoder.encode(
+                            id: item.id,
+                            specTaskID: item.task,
+                            source: "spectask-bench",
+                            command: item.command
+                        )
                     )
                 }
                 _ = try await producer.send(records)
             }
 
-            print("bench: \(tasks) tasks × 8 commands, at most \(concurrency) tasks in flight, topics \(topics.commands) → \(topics.status)")
+            print(
+                "bench: \(tasks) tasks × 8 commands, at most \(concurrency) tasks in flight, topics \(topics.commands) → \(topics.status)"
+            )
             try await send(driver.start(upTo: concurrency))
             while !driver.isFinished {
                 guard clock.now < deadline else {
-                    throw CLIError("timed out after \(timeout) s with \(driver.completedTasks) of \(tasks) tasks finished; are workers running?")
+                    throw CLIError(
+                        "timed out after \(timeout) s with \(driver.completedTasks) of \(tasks) tasks finished; are workers running?"
+                    )
                 }
                 var next: [(task: String, id: String, command: SpecTaskCommand)] = []
                 for message in try await follower.next(timeout: .milliseconds(50)) {
-                    guard let id = message.event.correlationid, let sent = sentAt.removeValue(forKey: id) else { continue }
+                    guard let id = message.event.correlationid, let sent = sentAt.removeValue(forKey: id) else {
+                        continue
+                    }
                     switch message.status {
                     case .commandApplied?: break
                     case .commandRejected(let outcome)?:
@@ -103,7 +126,10 @@ struct BenchCommand: AsyncParsableCommand {
         func percentile(_ p: Double) -> String {
             guard !sorted.isEmpty else { return "-" }
             let value = sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-            return String(format: "%.1f ms", Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000)
+            return String(
+                format: "%.1f ms",
+                Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000
+            )
         }
         let seconds = Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18
         print(

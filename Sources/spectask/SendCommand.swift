@@ -83,7 +83,8 @@ struct SendCommand: AsyncParsableCommand {
         let kafka = try connection.kafka()
 
         // Follow the status topic before sending, so the outcome can not be missed.
-        let follower = wait ? try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger) : nil
+        let follower =
+            wait ? try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger) : nil
 
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
         let report = try await withThrowingTaskGroup(of: Void.self) { group in

@@ -18,15 +18,21 @@ struct StatusFollower {
     ) async throws -> StatusFollower {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                common: kafka, groupID: "spectask-cli-\(UUID().uuidString)", topics: topics,
-                offsetReset: fromBeginning ? .earliest : .latest, sessionTimeout: .seconds(6), maxPollInterval: .seconds(10)
+                common: kafka,
+                groupID: "spectask-cli-\(UUID().uuidString)",
+                topics: topics,
+                offsetReset: fromBeginning ? .earliest : .latest,
+                sessionTimeout: .seconds(6),
+                maxPollInterval: .seconds(10)
             ),
             logger: logger
         )
         let deadline = ContinuousClock.now + timeout
         while try consumer.assignment().isEmpty {
             guard ContinuousClock.now < deadline else {
-                throw CLIError("could not join \(topics.joined(separator: ", ")) within \(timeout); is the broker up? (scripts/services status)")
+                throw CLIError(
+                    "could not join \(topics.joined(separator: ", ")) within \(timeout); is the broker up? (scripts/services status)"
+                )
             }
             _ = try await consumer.poll(timeout: .milliseconds(100))
         }
@@ -40,7 +46,9 @@ struct StatusFollower {
     }
 
     /// The next messages, decoded; `[]` when nothing arrived within `timeout`.
-    func next(timeout: Duration = .milliseconds(200)) async throws -> [(raw: KafkaConsumerMessage, event: CloudEvent, status: StatusEvent?)] {
+    func next(
+        timeout: Duration = .milliseconds(200)
+    ) async throws -> [(raw: KafkaConsumerMessage, event: CloudEvent, status: StatusEvent?)] {
         var result: [(KafkaConsumerMessage, CloudEvent, StatusEvent?)] = []
         for case .messages(let batch) in try await consumer.poll(maxMessages: 2000, timeout: timeout) {
             for raw in batch {

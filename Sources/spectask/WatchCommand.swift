@@ -11,7 +11,8 @@ struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
         abstract: "Follow status and progress live, with a progress bar per work session.",
-        discussion: "In a terminal the progress of the watched tasks is redrawn in place above the latest events; piped, one line per event."
+        discussion:
+            "In a terminal the progress of the watched tasks is redrawn in place above the latest events; piped, one line per event."
     )
 
     @Argument(help: ArgumentHelp("Only this spec task (default: all).", valueName: "task"))
@@ -23,7 +24,13 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once the watched task reaches implementation_review, done or cancelled.")
     var untilFinished = false
 
-    @Option(help: ArgumentHelp("Prefix of every topic name.", discussion: "Env: SPECTASK_TOPIC_PREFIX.", valueName: "prefix"))
+    @Option(
+        help: ArgumentHelp(
+            "Prefix of every topic name.",
+            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
+            valueName: "prefix"
+        )
+    )
     var topicPrefix: String?
 
     @OptionGroup var connection: ConnectionOptions
@@ -31,14 +38,21 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.watch")
-        let prefix = try ServiceEnvironment.topicPrefix(topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? "")
+        let prefix = try ServiceEnvironment.topicPrefix(
+            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
+        )
         let topics = WorkerTopics(prefix: prefix)
         let follower = try await StatusFollower.start(
-            kafka: try connection.kafka(), topics: [topics.status, topics.progress], fromBeginning: fromBeginning, logger: logger
+            kafka: try connection.kafka(),
+            topics: [topics.status, topics.progress],
+            fromBeginning: fromBeginning,
+            logger: logger
         )
         let interactive = isatty(STDOUT_FILENO) == 1
         var screen = WatchScreen()
-        if !interactive { print("watching \(task ?? "all spec tasks") on \(topics.status) and \(topics.progress) (Ctrl-C to stop)") }
+        if !interactive {
+            print("watching \(task ?? "all spec tasks") on \(topics.status) and \(topics.progress) (Ctrl-C to stop)")
+        }
         while !Task.isCancelled {
             let messages = try await follower.next()
             for message in messages where task == nil || message.event.subject == task {
@@ -49,7 +63,9 @@ struct WatchCommand: AsyncParsableCommand {
                     let line = WatchScreen.describe(status, event: message.event)
                     screen.append(line)
                     if !interactive { print(line) }
-                    if untilFinished, case .specTaskChanged(let change) = status, [.implementationReview, .done, .cancelled].contains(change.to) {
+                    if untilFinished, case .specTaskChanged(let change) = status,
+                        [.implementationReview, .done, .cancelled].contains(change.to)
+                    {
                         if interactive { print(screen.render()) }
                         await follower.close()
                         return
@@ -75,9 +91,13 @@ struct WatchScreen {
     func render() -> String {
         var lines: [String] = []
         for (id, snapshot) in progress.sorted(by: { $0.key < $1.key }) {
-            lines.append("\(id)  \(snapshot.specTaskStatus?.rawValue ?? "")  \(OverviewText.bar(snapshot.overallPercent)) \(snapshot.overallPercent)%")
+            lines.append(
+                "\(id)  \(snapshot.specTaskStatus?.rawValue ?? "")  \(OverviewText.bar(snapshot.overallPercent)) \(snapshot.overallPercent)%"
+            )
             for session in snapshot.workSessions {
-                lines.append("    \(OverviewText.pad(session.workSessionID, 28)) \(OverviewText.pad(session.status.rawValue, 10)) \(OverviewText.bar(session.percent)) \(session.percent)%")
+                lines.append(
+                    "    \(OverviewText.pad(session.workSessionID, 28)) \(OverviewText.pad(session.status.rawValue, 10)) \(OverviewText.bar(session.percent)) \(session.percent)%"
+                )
             }
         }
         lines.append("")
@@ -89,18 +109,27 @@ struct WatchScreen {
     static func describe(_ status: StatusEvent, event: CloudEvent) -> String {
         let time = event.date.map { $0.formatted(date: .omitted, time: .standard) } ?? ""
         let head = "\(time) \(event.subject ?? "") #\(event.sequence ?? 0)"
-        func arrow(_ from: String?, _ to: String) -> String { from.map { $0 == to ? to : "\($0) → \(to)" } ?? "created (\(to))" }
+        func arrow(_ from: String?, _ to: String) -> String {
+            from.map { $0 == to ? to : "\($0) → \(to)" } ?? "created (\(to))"
+        }
         switch status {
         case .commandApplied(let outcome): return "\(head) applied \(outcome.commandType) \(outcome.commandID)"
-        case .commandRejected(let outcome): return "\(head) REJECTED \(outcome.commandType) \(outcome.commandID): \(outcome.reason ?? "")"
-        case .specTaskChanged(let change): return "\(head) spec task: \(arrow(change.from?.rawValue, change.to.rawValue))\(change.reason.map { " (\($0))" } ?? "")"
+        case .commandRejected(let outcome):
+            return "\(head) REJECTED \(outcome.commandType) \(outcome.commandID): \(outcome.reason ?? "")"
+        case .specTaskChanged(let change):
+            return
+                "\(head) spec task: \(arrow(change.from?.rawValue, change.to.rawValue))\(change.reason.map { " (\($0))" } ?? "")"
         case .workSessionChanged(let change):
             return "\(head) work session \(change.workSession.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
-        case .zedThreadChanged(let change): return "\(head) Zed thread \(change.zedThread.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
+        case .zedThreadChanged(let change):
+            return "\(head) Zed thread \(change.zedThread.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
         case .implementationTaskChanged(let change):
-            return "\(head) implementation task \(change.implementationTask.index): \(arrow(change.from?.rawValue, change.to.rawValue))"
-        case .zedInstanceChanged(let change): return "\(head) Zed instance \(change.zedInstance.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
-        case .sharedContextChanged(let change): return "\(head) shared context \(change.key) \(change.value == nil ? "cleared" : "set")"
+            return
+                "\(head) implementation task \(change.implementationTask.index): \(arrow(change.from?.rawValue, change.to.rawValue))"
+        case .zedInstanceChanged(let change):
+            return "\(head) Zed instance \(change.zedInstance.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
+        case .sharedContextChanged(let change):
+            return "\(head) shared context \(change.key) \(change.value == nil ? "cleared" : "set")"
         }
     }
 }
