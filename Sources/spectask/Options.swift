@@ -61,6 +61,8 @@ struct LoggingOptions: ParsableArguments {
 
     /// Sets up swift-log for the process and returns the root logger.
     func bootstrap(label: String) throws -> Logger {
+        // Line-buffered stdout: followers like `watch` and `bench` print as they go, also into a pipe or a file.
+        Terminal.lineBufferStandardOutput()
         let env = ProcessInfo.processInfo.environment
         let level =
             try logLevel ?? env["SPECTASK_LOG_LEVEL"].map { value in
