@@ -18,6 +18,7 @@ public struct IngestService: Service {
     let applier: BatchApplier
     let settings: WorkerSettings
     let workerID: String
+    let metrics: WorkerMetrics
     let logger: Logger
 
     /// How long to wait for partitions before saying so in the log.
@@ -28,12 +29,14 @@ public struct IngestService: Service {
         applier: BatchApplier,
         settings: WorkerSettings,
         workerID: String,
+        metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger
     ) {
         self.consumer = consumer
         self.applier = applier
         self.settings = settings
         self.workerID = workerID
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -52,6 +55,7 @@ public struct IngestService: Service {
                 try await handle(event, &state)
             }
             state.warnIfUnassigned(logger: logger, group: settings.groupID)
+            metrics.recordOwnership(state.generations.count, lag: (try? consumer.lag()) ?? [:])
         }
         logger.info("ingest stopped")
     }
@@ -114,6 +118,7 @@ public struct IngestService: Service {
         while !pending.isEmpty {
             do {
                 let report = try await applier.apply(pending, generations: state.generations)
+                metrics.recordBatch(report)
                 logger.debug(
                     "batch applied",
                     metadata: [
@@ -131,6 +136,7 @@ public struct IngestService: Service {
                 }
                 return
             } catch let fenced as ConsumerOffsetStore.Fenced {
+                metrics.recordFenced()
                 logger.warning("\(fenced.description)")
                 return
             } catch {
@@ -138,6 +144,7 @@ public struct IngestService: Service {
                     paused = Array(state.generations.keys)
                     try? consumer.pause(paused)
                 }
+                metrics.recordFailedAttempt()
                 let delay = backoff.next()
                 logger.error(
                     "applying a batch failed; retrying the same batch",

@@ -49,18 +49,21 @@ public struct Worker {
             runnerTokens: RunnerTokens(secret: settings.runnerSecret),
             logger: logger
         )
+        let metrics = WorkerMetrics()
         let ingest = IngestService(
             consumer: consumer,
             applier: applier,
             settings: settings,
             workerID: workerID,
+            metrics: metrics,
             logger: logger
         )
-        let relay = OutboxRelay(client: postgres, producer: producer, logger: logger)
+        let relay = OutboxRelay(client: postgres, producer: producer, metrics: metrics, logger: logger)
         let admin = AdminServer.makeApplication(
             host: settings.adminHost,
             port: settings.adminPort,
             postgres: postgres,
+            metrics: metrics,
             logger: logger
         )
 

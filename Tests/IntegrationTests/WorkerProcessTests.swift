@@ -112,6 +112,14 @@ struct WorkerProcessTests {
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self) == #"{"status":"ok"}"#)
 
+        let (metricsBody, metricsResponse) = try await URLSession.shared.data(
+            from: URL(string: "http://127.0.0.1:\(port)/metrics")!
+        )
+        #expect((metricsResponse as? HTTPURLResponse)?.statusCode == 200)
+        let metrics = String(decoding: metricsBody, as: UTF8.self)
+        #expect(metrics.contains("# TYPE spectask_commands_applied_total counter\nspectask_commands_applied_total 0\n"))
+        #expect(metrics.contains("# TYPE spectask_consumer_lag gauge"))
+
         worker.process.terminate()  // SIGTERM
         let status = try await worker.waitForExit(timeout: .seconds(20))
         #expect(status == 0, "output:\n\(worker.output)")

@@ -3,7 +3,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 
-/// The worker's admin HTTP endpoints: liveness and readiness for orchestrators, and the read API.
+/// The worker's admin HTTP endpoints: liveness and readiness for orchestrators, Prometheus metrics, the read API.
 ///
 /// `GET /health` answers as long as the process serves requests; `GET /ready` also checks that PostgreSQL
 /// answers `SELECT 1`, and says 503 with the reason otherwise.
@@ -12,6 +12,7 @@ public enum AdminServer {
         host: String,
         port: Int,
         postgres: PostgresClient,
+        metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -33,6 +34,13 @@ public enum AdminServer {
                     ["status": "unavailable", "reason": "PostgreSQL: \(String(reflecting: error))"]
                 )
             }
+        }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render()))
+            )
         }
         ReadAPI.register(on: router, postgres: postgres, logger: logger)
         router.get("**") { request, _ -> Response in

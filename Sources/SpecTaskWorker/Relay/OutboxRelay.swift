@@ -15,6 +15,7 @@ public struct OutboxRelay: Service {
     let outbox: OutboxStore
     let batchSize: Int
     let idleInterval: Duration
+    let metrics: WorkerMetrics
     let logger: Logger
 
     public init(
@@ -22,6 +23,7 @@ public struct OutboxRelay: Service {
         producer: KafkaProducer,
         batchSize: Int = 500,
         idleInterval: Duration = .milliseconds(20),
+        metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger
     ) {
         self.client = client
@@ -29,6 +31,7 @@ public struct OutboxRelay: Service {
         self.outbox = OutboxStore(logger: logger)
         self.batchSize = batchSize
         self.idleInterval = idleInterval
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -37,6 +40,7 @@ public struct OutboxRelay: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let published = try await publishOnce()
+                metrics.recordPublished(published ?? 0)
                 backoff.reset()
                 if (published ?? 0) < batchSize { try await Task.sleep(for: idleInterval) }
             } catch is CancellationError {
