@@ -11,6 +11,10 @@ final class SystemUnderTest: Sendable {
     let prefix: String
     let group: String
     let topics: WorkerTopics
+    /// Extra environment of every `spectask` process this system starts (e.g. `POSTGRES_URL` of a private database).
+    let environment: [String: String]
+    /// The admin port of the workers; `nil`: each picks a free one.
+    let adminPort: Int?
     private let workers: Mutex<[WorkerProcessTests.Child]>
     private let producer: KafkaProducer
     private let producerTask: Task<Void, any Error>
@@ -24,11 +28,15 @@ final class SystemUnderTest: Sendable {
         group: String,
         producer: KafkaProducer,
         producerTask: Task<Void, any Error>,
-        listeners: [TopicListener]
+        listeners: [TopicListener],
+        environment: [String: String],
+        adminPort: Int?
     ) {
         self.prefix = prefix
         self.group = group
         self.topics = WorkerTopics(prefix: prefix)
+        self.environment = environment
+        self.adminPort = adminPort
         self.workers = Mutex([])
         self.producer = producer
         self.producerTask = producerTask
@@ -39,10 +47,19 @@ final class SystemUnderTest: Sendable {
     }
 
     /// Creates the topics, starts `workers` worker processes and waits until the input partitions are owned.
-    static func start(workers count: Int = 1, extraWorkerArguments: [String] = []) async throws -> SystemUnderTest {
+    ///
+    /// - Parameters:
+    ///   - environment: Added to the environment of every `spectask` process (migrate, workers).
+    ///   - adminPort: The workers' admin port (one worker only: two can not share it); by default each picks a free one.
+    static func start(
+        workers count: Int = 1,
+        extraWorkerArguments: [String] = [],
+        environment: [String: String] = [:],
+        adminPort: Int? = nil
+    ) async throws -> SystemUnderTest {
         let prefix = TestEnvironment.unique("e2e") + "."
         let group = TestEnvironment.unique("workers")
-        let migrated = try await WorkerProcessTests.run(["migrate"])
+        let migrated = try await WorkerProcessTests.run(["migrate"], environment: environment)
         guard migrated.status == 0 else { throw TimedOut(what: "migrating: \(migrated.output)") }
         let applied = try await WorkerProcessTests.run([
             "topics", "apply", "--topic-prefix", prefix, "--topics-dir", WorkerProcessTests.repositoryPath("topics"),
@@ -62,7 +79,9 @@ final class SystemUnderTest: Sendable {
             group: group,
             producer: producer,
             producerTask: producerTask,
-            listeners: listeners
+            listeners: listeners,
+            environment: environment,
+            adminPort: adminPort
         )
         for _ in 0..<count { try system.startWorker(extraArguments: extraWorkerArguments) }
         for worker in system.workers.withLock({ $0 }) {
@@ -75,9 +94,10 @@ final class SystemUnderTest: Sendable {
     func startWorker(extraArguments: [String] = []) throws -> WorkerProcessTests.Child {
         let worker = try WorkerProcessTests.Child(
             [
-                "worker", "--topic-prefix", prefix, "--group-id", group, "--admin", "127.0.0.1:0", "--log-level",
-                "debug",
-            ] + extraArguments
+                "worker", "--topic-prefix", prefix, "--group-id", group, "--admin", "127.0.0.1:\(adminPort ?? 0)",
+                "--log-level", "debug",
+            ] + extraArguments,
+            environment: environment
         )
         workers.withLock { $0.append(worker) }
         return worker
@@ -109,6 +129,15 @@ final class SystemUnderTest: Sendable {
         )
         try await sendRaw(bytes, key: task)
         return id
+    }
+
+    /// Sends many messages in one go, awaiting every delivery; messages with one key keep their order.
+    func sendAll(_ messages: [(key: String?, value: [UInt8])]) async throws {
+        _ = try await producer.send(
+            messages.map {
+                KafkaProducerRecord(topic: topics.commands, key: $0.key.map { Array($0.utf8) }, value: $0.value)
+            }
+        )
     }
 
     func sendRaw(_ bytes: [UInt8], key: String?) async throws {
@@ -158,6 +187,7 @@ final class TopicListener: Sendable {
 
     private final class Store: Sendable {
         let messages = Mutex<[Message]>([])
+        let undecodable = Mutex<Int>(0)
     }
 
     private let consumer: KafkaConsumer
@@ -184,6 +214,7 @@ final class TopicListener: Sendable {
                         }
                         // Not a status event (a zed command, a rejected record): keep the envelope only.
                         guard let event = try? JSONDecoder().decode(CloudEvent.self, from: Data(raw.value)) else {
+                            store.undecodable.withLock { $0 += 1 }
                             return nil
                         }
                         return Message(raw: raw, event: event, status: nil)
@@ -195,6 +226,9 @@ final class TopicListener: Sendable {
     }
 
     var messages: [Message] { store.messages.withLock { $0 } }
+
+    /// How many messages were not even a CloudEvent (and so are not in `messages`).
+    var undecodableCount: Int { store.undecodable.withLock { $0 } }
 
     func wait(timeout: Duration, _ what: String, _ predicate: (Message) -> Bool) async throws -> Message {
         let deadline = ContinuousClock.now + timeout

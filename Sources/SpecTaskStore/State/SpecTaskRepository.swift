@@ -79,8 +79,14 @@ public struct SpecTaskRepository: Sendable {
         ).decode((String, String).self) {
             result[taskID]?.state.workSessions.append(try DocumentCoding.decode(WorkSession.self, from: doc))
         }
+        // Threads in the order they were created, which is their sessions' order (every session is created with
+        // its thread): the decision function sees the same state after a reload as in memory.
         for try await (taskID, doc, progress) in try await connection.query(
-            "SELECT spec_task_id, doc::text, progress FROM zed_threads WHERE spec_task_id = ANY(\(ids)) ORDER BY spec_task_id, id",
+            """
+            SELECT t.spec_task_id, t.doc::text, t.progress FROM zed_threads t
+            LEFT JOIN work_sessions s ON s.id = t.work_session_id
+            WHERE t.spec_task_id = ANY(\(ids)) ORDER BY t.spec_task_id, s.position NULLS LAST, t.id
+            """,
             logger: logger
         ).decode((String, String, Int?).self) {
             let thread = try DocumentCoding.decode(ZedThread.self, from: doc)
