@@ -136,9 +136,14 @@ public struct IngestService: Service {
                 }
                 return
             } catch let fenced as ConsumerOffsetStore.Fenced {
+                // Another worker owns that partition now: its messages are the new owner's. The transaction was rolled
+                // back, so the other partitions' messages are applied again without it.
                 metrics.recordFenced()
                 logger.warning("\(fenced.description)")
-                return
+                let partition = KafkaTopicPartition(topic: fenced.topic, partition: fenced.partition)
+                state.generations[partition] = nil
+                pending.removeAll { $0.topicPartition == partition }
+                continue
             } catch {
                 if paused.isEmpty {
                     paused = Array(state.generations.keys)

@@ -103,9 +103,8 @@ struct InvariantTests {
                 try await fixture.applier.apply(batch, generations: zombie)
             }
             #expect(StoreFixture.fencing(error) != nil, "not a fencing failure: \(String(describing: error))")
-            withKnownIssue("BatchApplier.apply throws Fenced wrapped in a PostgresTransactionError (see the report)") {
-                #expect(error is ConsumerOffsetStore.Fenced)
-            }
+            #expect(error is ConsumerOffsetStore.Fenced)
+
             // Nothing of the zombie's batch is in the database.
             #expect(try await fixture.count("SELECT count(*) FROM spec_tasks") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM outbox") == 0)
@@ -275,16 +274,8 @@ struct InvariantTests {
             let result = try SchemaCheck.run(
                 captured.map { (schema: "\($0.event.type).schema.json", message: $0.raw.value) }
             )
-            #expect([0, 1].contains(result.status), "the checker could not run: \(result.errors)")
-            let failures = result.output.split(separator: "\n").map(String.init)
-            // The outcome of a command that could not be decoded says commandType "unknown", which the schema's
-            // pattern ^spectask\.command\. refuses (see the report). Every other failure is a new defect.
-            let unknownType = failures.filter { $0.contains("$.data.commandType: 'unknown'") }
-            #expect(failures.count == unknownType.count, "\(result.output)")
-            withKnownIssue("command_rejected for an undecodable command has commandType 'unknown', against its schema")
-            {
-                #expect(unknownType.isEmpty, "\(unknownType)")
-            }
+            #expect(result.status == 0, "schema violations or a checker failure: \(result.output) \(result.errors)")
+
             #expect(captured.count > 50)
         }
     }
@@ -389,7 +380,7 @@ struct InvariantTests {
         }
     }
 
-    // MARK: - Defects found while writing these tests (known issues until fixed)
+    // MARK: - Defects found while writing these tests (fixed; these tests keep them fixed)
 
     @Test("the state read back from PostgreSQL equals the decision function's (threads in creation order)")
     func reloadedStateEqualsDecidedState() async throws {
@@ -459,11 +450,10 @@ struct InvariantTests {
             }
             let outcomes = try await fixture.outbox().filter { $0.event.correlationid == "shared-id" }
                 .filter { $0.event.type.hasPrefix("spectask.status.command_") }
-            withKnownIssue("BatchApplier checks the inbox before it locks the task rows (see the report)") {
-                #expect(reports.map(\.applied).reduce(0, +) == 1)
-                #expect(reports.map(\.duplicates).reduce(0, +) == 1)
-                #expect(outcomes.count == 1)
-            }
+            #expect(reports.map(\.applied).reduce(0, +) == 1)
+            #expect(reports.map(\.duplicates).reduce(0, +) == 1)
+            #expect(outcomes.count == 1)
+
         }
     }
 
@@ -488,14 +478,13 @@ struct InvariantTests {
             }
             let first = batch("owner-task", firstOffset: 0)
             #expect(try await fixture.applier.apply(first, generations: generations).applied == first.count)
-            await withKnownIssue("work session ids are unique per spec task in the domain but global in PostgreSQL") {
-                // Either the second start is rejected, or applied without touching the first task; the batch must
-                // not fail: the worker retries a failing batch forever, and its partition stops.
-                _ = try await fixture.applier.apply(
-                    batch("second-task", firstOffset: Int64(first.count)),
-                    generations: generations
-                )
-            }
+            // Either the second start is rejected, or applied without touching the first task; the batch must
+            // not fail: the worker retries a failing batch forever, and its partition stops.
+            _ = try await fixture.applier.apply(
+                batch("second-task", firstOffset: Int64(first.count)),
+                generations: generations
+            )
+
             let owner = try #require(try await fixture.load("owner-task"))
             #expect(owner.state.workSessions.map(\.specTaskID) == ["owner-task"])
         }
@@ -525,11 +514,10 @@ struct InvariantTests {
             }
             let owner = try #require(try await fixture.load("owner-task"))
             let second = try #require(try await fixture.load("second-task"))
-            withKnownIssue("Zed instance ids are unique per spec task in the domain but global in PostgreSQL") {
-                #expect(owner.state.zedInstance?.specTaskID == "owner-task")
-                // Applied or rejected, the second task's state must be what its outcome said.
-                #expect(second.state.task.status != .implementation || second.state.zedInstance != nil)
-            }
+            #expect(owner.state.zedInstance?.specTaskID == "owner-task")
+            // Applied or rejected, the second task's state must be what its outcome said.
+            #expect(second.state.task.status != .implementation || second.state.zedInstance != nil)
+
         }
     }
 
@@ -563,9 +551,8 @@ struct InvariantTests {
             let outputs = try await fixture.outbox().filter { $0.event.correlationid == "fix-me" }
             #expect(outputs.contains { $0.event.type == "spectask.status.command_rejected" })
             #expect(outputs.contains { $0.event.type == "spectask.status.command_applied" })
-            withKnownIssue("output event ids are '<command id>.<position in batch>', which repeat across batches") {
-                #expect(Set(outputs.map(\.event.id)).count == outputs.count, "\(outputs.map(\.event.id))")
-            }
+            #expect(Set(outputs.map(\.event.id)).count == outputs.count, "\(outputs.map(\.event.id))")
+
         }
     }
 }

@@ -24,31 +24,27 @@ public struct InboxStore: Sendable {
         self.logger = logger
     }
 
-    /// Which of these ids were handled before.
-    public func seen(_ ids: [String], on connection: PostgresConnection) async throws -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        var seen: Set<String> = []
-        for try await id in try await connection.query(
-            "SELECT message_id FROM inbox WHERE message_id = ANY(\(ids))",
-            logger: logger
-        )
-        .decode(String.self) {
-            seen.insert(id)
-        }
-        return seen
-    }
-
-    /// Records ids as handled, in the caller's transaction.
-    public func record(_ entries: [Entry], on connection: PostgresConnection) async throws {
-        guard !entries.isEmpty else { return }
-        try await connection.query(
+    /// Records ids as handled, in the caller's transaction, and returns those that were not handled before.
+    ///
+    /// Rows are inserted in id order; a transaction inserting an id another open transaction holds waits for it,
+    /// then gets nothing back for that id when the other one committed.
+    public func claim(_ entries: [Entry], on connection: PostgresConnection) async throws -> Set<String> {
+        guard !entries.isEmpty else { return [] }
+        let sorted = entries.sorted { $0.messageID < $1.messageID }
+        var claimed: Set<String> = []
+        let rows = try await connection.query(
             """
             INSERT INTO inbox (message_id, topic, partition, kafka_offset)
-            SELECT * FROM unnest(\(entries.map(\.messageID))::text[], \(entries.map(\.topic))::text[],
-                                 \(entries.map { Int32($0.partition) })::int4[], \(entries.map(\.offset))::int8[])
+            SELECT * FROM unnest(\(sorted.map(\.messageID))::text[], \(sorted.map(\.topic))::text[],
+                                 \(sorted.map { Int32($0.partition) })::int4[], \(sorted.map(\.offset))::int8[])
+                AS entry (message_id, topic, partition, kafka_offset)
+            ORDER BY message_id
             ON CONFLICT (message_id) DO NOTHING
+            RETURNING message_id
             """,
             logger: logger
         )
+        for try await id in rows.decode(String.self) { claimed.insert(id) }
+        return claimed
     }
 }

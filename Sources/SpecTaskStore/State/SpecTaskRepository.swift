@@ -110,6 +110,29 @@ public struct SpecTaskRepository: Sendable {
         return result
     }
 
+    /// Which spec task each of these ids belongs to, for ids that exist: `"work_session:<id>"`,
+    /// `"zed_thread:<id>"`, `"zed_instance:<id>"` → spec task id. Ids are global, while the decision function only
+    /// sees one spec task, so the worker checks new client-chosen ids here.
+    public func owners(
+        workSessionIDs: [String],
+        zedThreadIDs: [String],
+        zedInstanceIDs: [String],
+        on connection: PostgresConnection
+    ) async throws -> [String: String] {
+        guard !(workSessionIDs.isEmpty && zedThreadIDs.isEmpty && zedInstanceIDs.isEmpty) else { return [:] }
+        var owners: [String: String] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT 'work_session:' || id, spec_task_id FROM work_sessions WHERE id = ANY(\(workSessionIDs))
+            UNION ALL SELECT 'zed_thread:' || id, spec_task_id FROM zed_threads WHERE id = ANY(\(zedThreadIDs))
+            UNION ALL SELECT 'zed_instance:' || id, spec_task_id FROM zed_instances WHERE id = ANY(\(zedInstanceIDs))
+            """,
+            logger: logger
+        )
+        for try await (key, task) in rows.decode((String, String).self) { owners[key] = task }
+        return owners
+    }
+
     /// Writes what changed between `previous` (nil for a new task) and `stored`.
     public func save(
         _ stored: StoredSpecTask,
@@ -154,6 +177,7 @@ public struct SpecTaskRepository: Sendable {
                 VALUES (\(session.id), \(task.id), \(position), \(session.status.rawValue), \(session.implementationTaskIndex),
                         \(session.parentWorkSessionID), \(try DocumentCoding.encode(session))::jsonb)
                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
+                WHERE work_sessions.spec_task_id = EXCLUDED.spec_task_id
                 """,
                 logger: logger
             )
@@ -168,6 +192,7 @@ public struct SpecTaskRepository: Sendable {
                 VALUES (\(thread.id), \(thread.workSessionID), \(task.id), \(thread.status.rawValue),
                         \(state.threadProgress[thread.id]), \(try DocumentCoding.encode(thread))::jsonb)
                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, doc = EXCLUDED.doc
+                WHERE zed_threads.spec_task_id = EXCLUDED.spec_task_id
                 """,
                 logger: logger
             )
@@ -180,6 +205,7 @@ public struct SpecTaskRepository: Sendable {
                 VALUES (\(instance.id), \(task.id), \(instance.status.rawValue), \(instance.lastHeartbeatAt),
                         \(try DocumentCoding.encode(instance))::jsonb)
                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_heartbeat_at = EXCLUDED.last_heartbeat_at, doc = EXCLUDED.doc
+                WHERE zed_instances.spec_task_id = EXCLUDED.spec_task_id
                 """,
                 logger: logger
             )

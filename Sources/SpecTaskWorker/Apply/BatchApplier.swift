@@ -73,6 +73,19 @@ public struct BatchApplier: Sendable {
         _ messages: [KafkaConsumerMessage],
         generations: [KafkaTopicPartition: Int64]
     ) async throws -> Report {
+        do {
+            return try await applyInTransaction(messages, generations: generations)
+        } catch let error as PostgresTransactionError {
+            // The transaction was rolled back; what callers act on is why.
+            if let fenced = error.closureError as? ConsumerOffsetStore.Fenced { throw fenced }
+            throw error
+        }
+    }
+
+    private func applyInTransaction(
+        _ messages: [KafkaConsumerMessage],
+        generations: [KafkaTopicPartition: Int64]
+    ) async throws -> Report {
         let now = clock()
         return try await client.withTransaction(logger: logger) { connection in
             var report = Report()
@@ -98,32 +111,52 @@ public struct BatchApplier: Sendable {
             let fresh = messages.filter { $0.offset >= nextOffset[$0.topicPartition]! }
             report.duplicates += messages.count - fresh.count
 
-            // 2. Decode; skip event ids handled before (the same command sent twice).
+            // 2. Decode, then claim the command ids in the inbox. Inserting first (in id order) makes a concurrent
+            //    transaction holding the same id wait for this one and then skip it, so an id sent twice, even on
+            //    two partitions at once, is applied once.
             let inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
-            let seen = try await inbox.seen(inputs.compactMap(\.eventID), on: connection)
+            var firstOccurrence: [String: InboxStore.Entry] = [:]
+            for input in inputs {
+                guard let id = input.eventID, firstOccurrence[id] == nil else { continue }
+                let message = input.message
+                firstOccurrence[id] = .init(
+                    messageID: id,
+                    topic: message.topic,
+                    partition: message.partition,
+                    offset: message.offset
+                )
+            }
+            let claimed = try await inbox.claim(Array(firstOccurrence.values), on: connection)
 
-            // 3. Lock and load every spec task the batch touches, in id order.
-            let subjects = inputs.compactMap { input -> String? in
-                if case .success(let command) = input.decoded { return command.specTaskID }
-                return nil
+            // 3. Lock every spec task the batch touches, in id order: an advisory lock per id (it also covers a task
+            //    that does not exist yet, so two creates of one id never interleave), then the rows themselves.
+            let subjects = Set(
+                inputs.compactMap { input -> String? in
+                    if case .success(let command) = input.decoded { return command.specTaskID }
+                    return nil
+                }
+            ).sorted()
+            for subject in subjects {
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\(subject), 7))",
+                    logger: logger
+                )
             }
             let original = try await repository.lockAndLoad(subjects, on: connection)
             var current = original
+            var claimedIDs = ClaimedIDs(repository: repository)
 
             // 4. Decide, message by message, in offset order.
             var handled: Set<String> = []
-            var inboxEntries: [InboxStore.Entry] = []
             for input in inputs {
                 let message = input.message
+                batch.beginInput(message)
                 if let id = input.eventID {
-                    if seen.contains(id) || handled.contains(id) {
+                    if !claimed.contains(id) || handled.contains(id) {
                         report.duplicates += 1
                         continue
                     }
                     handled.insert(id)
-                    inboxEntries.append(
-                        .init(messageID: id, topic: message.topic, partition: message.partition, offset: message.offset)
-                    )
                 }
                 switch input.decoded {
                 case .failure(let rejection):
@@ -139,10 +172,14 @@ public struct BatchApplier: Sendable {
                             rejection: rejection
                         )
                     )
-                    if let id = rejection.eventID, let subject = rejection.subject {
+                    // A malformed *command* (its id, subject and command type readable) still gets its outcome;
+                    // anything else is not a command, and its record on spectask.rejected is the whole answer.
+                    if let id = rejection.eventID, let subject = rejection.subject,
+                        let type = Self.commandType(of: message.value)
+                    {
                         let outcome = CommandOutcome(
                             commandID: id,
-                            commandType: "unknown",
+                            commandType: type,
                             reason: rejection.message,
                             code: rejection.code.rawValue
                         )
@@ -155,7 +192,17 @@ public struct BatchApplier: Sendable {
                     }
                 case .success(let command):
                     let subject = command.specTaskID
-                    switch SpecTaskManager.decide(current[subject]?.state, command, context: decisionContext) {
+                    var decision = SpecTaskManager.decide(current[subject]?.state, command, context: decisionContext)
+                    if case .applied(let state, _) = decision,
+                        let conflict = try await claimedIDs.conflict(
+                            previous: current[subject]?.state,
+                            new: state,
+                            on: connection
+                        )
+                    {
+                        decision = .rejected(Rejection(.conflict, conflict))
+                    }
+                    switch decision {
                     case .applied(let state, let emissions):
                         report.applied += 1
                         var stored = current[subject] ?? StoredSpecTask(state: state)
@@ -209,7 +256,6 @@ public struct BatchApplier: Sendable {
                 if let stored = current[id] { batch.progress(stored) }
             }
             try await outbox.append(batch.messages, on: connection)
-            try await inbox.record(inboxEntries, on: connection)
             for partition in nextOffset.keys.sorted() {
                 let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
                 try await offsets.advance(
@@ -222,6 +268,14 @@ public struct BatchApplier: Sendable {
             }
             return report
         }
+    }
+
+    /// The `type` attribute of a message that failed to decode, when it names a command type.
+    static func commandType(of bytes: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let type = object["type"] as? String, type.hasPrefix(SpecTaskCommand.typePrefix), type.count <= 200
+        else { return nil }
+        return type
     }
 
     private struct Input {
@@ -262,9 +316,18 @@ struct OutputBatch {
         self.time = time
     }
 
-    private mutating func nextEventID(_ correlationID: String) -> String {
+    /// Where the input being handled came from: output ids are derived from it, so they are unique (one input
+    /// message, one position) and the same when the input is applied again after a crash.
+    private var inputPosition = "batch"
+
+    mutating func beginInput(_ message: KafkaConsumerMessage) {
+        inputPosition = "\(message.topic).\(message.partition).\(message.offset)"
+        ordinal = 0
+    }
+
+    private mutating func nextEventID() -> String {
         ordinal += 1
-        return "\(correlationID).\(ordinal)"
+        return "\(inputPosition).\(ordinal)"
     }
 
     /// A status event of a task; it takes the task's next sequence number (0 when the task does not exist,
@@ -281,7 +344,7 @@ struct OutputBatch {
             event,
             specTaskID: task,
             sequence: sequence,
-            eventID: nextEventID(correlationID),
+            eventID: nextEventID(),
             time: time,
             correlationID: correlationID
         )
@@ -292,7 +355,7 @@ struct OutputBatch {
         let payload = EventEncoder.zedCommand(
             command,
             specTaskID: task,
-            eventID: nextEventID(correlationID),
+            eventID: nextEventID(),
             time: time,
             correlationID: correlationID
         )
@@ -311,7 +374,7 @@ struct OutputBatch {
         let payload = EventEncoder.progress(
             snapshot,
             sequence: stored.nextSequence - 1,
-            eventID: "\(state.task.id).progress.\(stored.nextSequence - 1)",
+            eventID: "\(inputPosition).progress.\(state.task.id)",
             time: time
         )
         messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
@@ -324,5 +387,53 @@ struct OutputBatch {
             time: time
         )
         messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
+    }
+}
+
+/// Ids of work sessions, Zed threads and instances are global, but the decision function sees one spec task:
+/// new ids are checked against the database and against what earlier commands of the same batch created.
+struct ClaimedIDs {
+    let repository: SpecTaskRepository
+    private var createdInBatch: [String: String] = [:]
+
+    init(repository: SpecTaskRepository) {
+        self.repository = repository
+    }
+
+    /// A sentence naming the first id `new` creates that another spec task already has, or `nil`.
+    mutating func conflict(
+        previous: SpecTaskState?,
+        new: SpecTaskState,
+        on connection: PostgresConnection
+    ) async throws -> String? {
+        let task = new.task.id
+        let oldSessions = Set(previous?.workSessions.map(\.id) ?? [])
+        let oldThreads = Set(previous?.zedThreads.map(\.id) ?? [])
+        let sessions = new.workSessions.map(\.id).filter { !oldSessions.contains($0) }
+        let threads = new.zedThreads.map(\.id).filter { !oldThreads.contains($0) }
+        let instances = [new.zedInstance?.id].compactMap { $0 }.filter { $0 != previous?.zedInstance?.id }
+        let keys =
+            sessions.map { "work_session:\($0)" } + threads.map { "zed_thread:\($0)" }
+            + instances.map { "zed_instance:\($0)" }
+        guard !keys.isEmpty else { return nil }
+
+        var owners = try await repository.owners(
+            workSessionIDs: sessions,
+            zedThreadIDs: threads,
+            zedInstanceIDs: instances,
+            on: connection
+        )
+        owners.merge(createdInBatch.filter { keys.contains($0.key) }) { stored, _ in stored }
+        for key in keys {
+            if let owner = owners[key], owner != task {
+                let (kind, id) = (
+                    key.prefix { $0 != ":" }.replacingOccurrences(of: "_", with: " "),
+                    key.drop { $0 != ":" }.dropFirst()
+                )
+                return "\(kind) id \(id) is already used by spec task \(owner); choose another id"
+            }
+        }
+        for key in keys { createdInBatch[key] = task }
+        return nil
     }
 }
