@@ -154,6 +154,71 @@ struct WorkflowTests {
         await system.stop()
     }
 
+    @Test(
+        "interactive debugging: sessions spawn sessions three levels deep, each with its own thread in the one instance"
+    )
+    func interactiveDebugging() async throws {
+        let system = try await SystemUnderTest.start()
+        defer { Task { await system.stop() } }
+        let task = try await Self.approvedTask(
+            system,
+            plan: "Investigate and fix the slow user dashboard.",
+            name: "Debug performance issues in user dashboard"
+        )
+        let main = "\(task)-main"
+        try await system.apply(.startImplementation(StartImplementation(workSessionIDs: [main])), task: task)
+        try await system.apply(.updateZedThread(UpdateZedThread(workSessionID: main, status: .active)), task: task)
+
+        // main → database profiling → query plan analysis → index experiment: three levels below the first session.
+        var parent = main
+        var chain: [String] = []
+        for name in ["Database profiling", "Query plan analysis", "Index experiment"] {
+            let child = "\(task)-\(chain.count + 1)"
+            let spawned = try await system.apply(
+                .spawnWorkSession(SpawnWorkSession(parentWorkSessionID: parent, name: name, workSessionID: child)),
+                task: task
+            )
+            #expect(spawned.created.workSessionIDs == [child])
+            #expect(spawned.created.zedThreadIDs.count == 1)
+            try await system.apply(.updateZedThread(UpdateZedThread(workSessionID: child, status: .active)), task: task)
+            chain.append(child)
+            parent = child
+        }
+        let all = [main] + chain
+        _ = try await system.zedCommands.wait(timeout: .seconds(30), "a thread for every session") { _ in
+            Set(Self.threadsRequested(system, task: task)) == Set(all)
+        }
+        #expect(
+            system.zedCommands.messages.filter {
+                $0.event.subject == task && $0.event.type == "zed.command.create_instance"
+            }.count == 1
+        )
+
+        // The spawned sessions record who spawned them.
+        let sessions = system.status.messages.compactMap { message -> WorkSession? in
+            guard message.event.subject == task, case .workSessionChanged(let change) = message.status else {
+                return nil
+            }
+            return change.workSession
+        }
+        for (child, expectedParent) in zip(chain, all) {
+            #expect(sessions.last { $0.id == child }?.parentWorkSessionID == expectedParent)
+        }
+
+        // Innermost first, then the main session: the task ends with the last one.
+        for session in all.reversed() {
+            try await system.apply(
+                .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: session, status: .completed)),
+                task: task
+            )
+        }
+        _ = try await system.status.wait(timeout: .seconds(30), "implementation review") { _ in
+            Self.taskStatuses(system, task: task).last == .implementationReview
+        }
+        Self.expectGapFreeSequence(system, task: task)
+        await system.stop()
+    }
+
     @Test("the same command delivered twice is applied once and has one outcome")
     func duplicateCommand() async throws {
         let system = try await SystemUnderTest.start()
