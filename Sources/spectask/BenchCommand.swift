@@ -25,14 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
     var timeout: Int = 300
 
-    @Option(
-        help: ArgumentHelp(
-            "Prefix of every topic name.",
-            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
-            valueName: "prefix"
-        )
-    )
-    var topicPrefix: String?
+    @OptionGroup var topicOptions: TopicOptions
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
@@ -44,9 +37,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.bench")
-        let prefix = try ServiceEnvironment.topicPrefix(
-            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
-        )
+        let prefix = try topicOptions.prefix()
         let topics = WorkerTopics(prefix: prefix)
         let kafka = try connection.kafka()
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)

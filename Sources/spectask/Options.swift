@@ -94,3 +94,22 @@ struct LoggingOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The topic prefix, for commands that talk to one system's topics.
+struct TopicOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Prefix of every topic name, to run separate systems on one cluster.",
+            discussion: "Env: SPECTASK_TOPIC_PREFIX. Default: none.",
+            valueName: "prefix"
+        )
+    )
+    var topicPrefix: String?
+
+    /// The validated prefix: the flag, else `SPECTASK_TOPIC_PREFIX`, else none.
+    func prefix() throws -> String {
+        try ServiceEnvironment.topicPrefix(
+            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
+        )
+    }
+}

@@ -59,14 +59,7 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long to wait for the outcome, in seconds.", valueName: "seconds"))
     var timeout: Int = 30
 
-    @Option(
-        help: ArgumentHelp(
-            "Prefix of every topic name.",
-            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
-            valueName: "prefix"
-        )
-    )
-    var topicPrefix: String?
+    @OptionGroup var topicOptions: TopicOptions
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
@@ -76,9 +69,7 @@ struct SendCommand: AsyncParsableCommand {
         let bytes = try buildMessage()
         // Validate exactly as the worker will: nothing invalid is published.
         let decoded = try CommandDecoder.decode(bytes, appliedAt: Date()).get()
-        let prefix = try ServiceEnvironment.topicPrefix(
-            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
-        )
+        let prefix = try topicOptions.prefix()
         let topics = WorkerTopics(prefix: prefix)
         let kafka = try connection.kafka()
 

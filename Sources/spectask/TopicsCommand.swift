@@ -27,14 +27,7 @@ struct TopicsCommand: AsyncParsableCommand {
         )
         var topicsDir: String?
 
-        @Option(
-            help: ArgumentHelp(
-                "Prefix of every topic name, to run separate systems on one cluster.",
-                discussion: "Env: SPECTASK_TOPIC_PREFIX. Default: none.",
-                valueName: "prefix"
-            )
-        )
-        var topicPrefix: String?
+        @OptionGroup var topicOptions: TopicOptions
 
         @Option(
             help: ArgumentHelp(
@@ -47,9 +40,7 @@ struct TopicsCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = try logging.bootstrap(label: "spectask.topics")
             let directory = topicsDir ?? ProcessInfo.processInfo.environment["SPECTASK_TOPICS_DIR"] ?? "topics"
-            let prefix = try ServiceEnvironment.topicPrefix(
-                topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
-            )
+            let prefix = try topicOptions.prefix()
             let definitions = try TopicCatalog.load(from: URL(fileURLWithPath: directory)).map { $0.prefixed(prefix) }
             let admin = try KafkaAdmin(configuration: try connection.kafka(), logger: logger)
             let outcomes = try await admin.createTopics(

@@ -24,23 +24,14 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 once the watched task reaches implementation_review, done or cancelled.")
     var untilFinished = false
 
-    @Option(
-        help: ArgumentHelp(
-            "Prefix of every topic name.",
-            discussion: "Env: SPECTASK_TOPIC_PREFIX.",
-            valueName: "prefix"
-        )
-    )
-    var topicPrefix: String?
+    @OptionGroup var topicOptions: TopicOptions
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.watch")
-        let prefix = try ServiceEnvironment.topicPrefix(
-            topicPrefix ?? ProcessInfo.processInfo.environment["SPECTASK_TOPIC_PREFIX"] ?? ""
-        )
+        let prefix = try topicOptions.prefix()
         let topics = WorkerTopics(prefix: prefix)
         let follower = try await StatusFollower.start(
             kafka: try connection.kafka(),
