@@ -67,6 +67,14 @@ public enum CommandDecoder {
 // MARK: - Envelope
 
 /// The attributes of one message, read with the event id and subject at hand for every rejection.
+extension CommandDecoder {
+    /// What is wrong with a spec task id (or any id a command may name), or `nil`. The one rule for ids:
+    /// the read API checks its path parameters with it too.
+    public static func subjectProblem(_ subject: String) -> String? {
+        Envelope.subjectProblem(subject)
+    }
+}
+
 private struct Envelope {
     let attributes: [String: JSONValue]
     /// The `id`, when it is a usable one.

@@ -107,19 +107,11 @@ public enum ReadAPI {
         )
     }
 
-    /// Ids are what command subjects may be: 1 to 128 ASCII letters, digits, '.', '_', ':' and '-'.
+    /// Ids are what command subjects may be (`CommandDecoder.subjectProblem`).
     static func validID(_ value: String?, _ what: String) throws -> String {
-        guard let value, (1...128).contains(value.utf8.count),
-            value.unicodeScalars.allSatisfy({
-                $0.isASCII
-                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._:-".unicodeScalars.contains($0))
-            })
-        else {
-            throw HTTPError(
-                .badRequest,
-                message:
-                    "'\(value ?? "")' is not a valid \(what): use 1 to 128 ASCII letters, digits, '.', '_', ':' or '-'"
-            )
+        let value = value ?? ""
+        if let problem = CommandDecoder.subjectProblem(value) {
+            throw HTTPError(.badRequest, message: "'\(value)' is not a valid \(what): \(problem)")
         }
         return value
     }

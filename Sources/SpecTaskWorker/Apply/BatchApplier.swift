@@ -163,14 +163,10 @@ public struct BatchApplier: Sendable {
                     report.rejected += 1
                     batch.reject(
                         message,
-                        RejectedRecord(
-                            original: message.value,
-                            topic: message.topic,
-                            partition: message.partition,
-                            offset: message.offset,
-                            key: message.key.map { String(decoding: $0, as: UTF8.self) },
-                            rejection: rejection
-                        )
+                        code: rejection.code.rawValue,
+                        reason: rejection.message,
+                        eventID: rejection.eventID,
+                        specTaskID: rejection.subject
                     )
                     // A malformed *command* (its id, subject and command type readable) still gets its outcome;
                     // anything else is not a command, and its record on spectask.rejected is the whole answer.
@@ -232,17 +228,10 @@ public struct BatchApplier: Sendable {
                         )
                         batch.reject(
                             message,
-                            RejectedRecord(
-                                original: message.value,
-                                topic: message.topic,
-                                partition: message.partition,
-                                offset: message.offset,
-                                key: message.key.map { String(decoding: $0, as: UTF8.self) },
-                                code: rejection.code.rawValue,
-                                reason: rejection.message,
-                                eventID: command.id,
-                                specTaskID: subject
-                            )
+                            code: rejection.code.rawValue,
+                            reason: rejection.message,
+                            eventID: command.id,
+                            specTaskID: subject
                         )
                     }
                 }
@@ -380,7 +369,25 @@ struct OutputBatch {
         messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
     }
 
-    mutating func reject(_ message: KafkaConsumerMessage, _ record: RejectedRecord) {
+    /// The record of an input that could not be applied, with its original bytes and where it came from.
+    mutating func reject(
+        _ message: KafkaConsumerMessage,
+        code: String,
+        reason: String,
+        eventID: String?,
+        specTaskID: String?
+    ) {
+        let record = RejectedRecord(
+            original: message.value,
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset,
+            key: message.key.map { String(decoding: $0, as: UTF8.self) },
+            code: code,
+            reason: reason,
+            eventID: eventID,
+            specTaskID: specTaskID
+        )
         let payload = EventEncoder.rejected(
             record,
             eventID: "\(message.topic).\(message.partition).\(message.offset).rejected",
