@@ -59,6 +59,13 @@ public struct Worker {
             logger: logger
         )
         let relay = OutboxRelay(client: postgres, producer: producer, metrics: metrics, logger: logger)
+        let sweeper = HeartbeatSweeper(
+            client: postgres,
+            settings: settings,
+            runnerTokens: RunnerTokens(secret: settings.runnerSecret),
+            metrics: metrics,
+            logger: logger
+        )
         let admin = AdminServer.makeApplication(
             host: settings.adminHost,
             port: settings.adminPort,
@@ -74,6 +81,7 @@ public struct Worker {
                     .init(service: postgres),
                     .init(service: producer),
                     .init(service: relay),
+                    .init(service: sweeper),
                     .init(service: consumer),
                     .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: admin),

@@ -6,7 +6,7 @@ public struct WorkerSettings: Sendable, Hashable {
     public var topicPrefix: String {
         didSet { inputTopics = Self.inputTopics(prefix: topicPrefix) }
     }
-    /// Topics the worker consumes. Zed events join when the worker applies them.
+    /// Topics the worker consumes: commands and Zed events.
     public private(set) var inputTopics: [String]
     /// The secret runner tokens are derived from (HMAC per Zed instance); the same on every worker.
     public var runnerSecret: String
@@ -15,6 +15,12 @@ public struct WorkerSettings: Sendable, Hashable {
     /// Admin HTTP listener (health, readiness).
     public var adminHost: String
     public var adminPort: Int
+    /// A ready Zed instance with no heartbeat for this long becomes disconnected (its active threads too).
+    public var heartbeatTimeout: Duration
+    /// A disconnected instance with no heartbeat for this long (since the last one) fails, with its sessions.
+    public var heartbeatFailAfter: Duration
+    /// How often each worker looks for instances that went quiet.
+    public var sweepInterval: Duration
 
     public init(
         groupID: String = "spectask-worker",
@@ -22,7 +28,10 @@ public struct WorkerSettings: Sendable, Hashable {
         runnerSecret: String = WorkerSettings.developmentRunnerSecret,
         maxBatchSize: Int = 500,
         adminHost: String = "127.0.0.1",
-        adminPort: Int = 8081
+        adminPort: Int = 8081,
+        heartbeatTimeout: Duration = .seconds(15),
+        heartbeatFailAfter: Duration = .seconds(60),
+        sweepInterval: Duration = .seconds(1)
     ) {
         self.groupID = groupID
         self.topicPrefix = topicPrefix
@@ -31,6 +40,9 @@ public struct WorkerSettings: Sendable, Hashable {
         self.maxBatchSize = maxBatchSize
         self.adminHost = adminHost
         self.adminPort = adminPort
+        self.heartbeatTimeout = heartbeatTimeout
+        self.heartbeatFailAfter = heartbeatFailAfter
+        self.sweepInterval = sweepInterval
     }
 
     /// Used when `SPECTASK_RUNNER_SECRET` is not set; fine on a laptop, never in production (the worker warns).
@@ -39,6 +51,6 @@ public struct WorkerSettings: Sendable, Hashable {
     public var topics: WorkerTopics { WorkerTopics(prefix: topicPrefix) }
 
     static func inputTopics(prefix: String) -> [String] {
-        [prefix + TopicNames.commands]
+        [prefix + TopicNames.commands, prefix + TopicNames.zedEvents]
     }
 }

@@ -48,7 +48,30 @@ enum OverviewText {
             "  status: \(task.status.rawValue)\(task.archived ? " (archived)" : "")   overall: \(bar(progress.overallPercent)) \(progress.overallPercent)%"
         )
         if let instance = state.zedInstance {
-            lines.append("  Zed instance: \(instance.id) (\(instance.status.rawValue))")
+            var line = "  Zed instance: \(instance.id) (\(instance.status.rawValue))"
+            if let resources = instance.resources {
+                let parts = [
+                    resources.cpuPercent.map { "cpu \($0)%" }, resources.memoryMB.map { "memory \($0) MB" },
+                    resources.uptimeSeconds.map { "up \($0) s" },
+                ]
+                line += "  last heartbeat: " + parts.compactMap { $0 }.joined(separator: ", ")
+            }
+            if let error = instance.lastError { line += "  last error: \(error)" }
+            lines.append(line)
+        }
+        let usage = progress.usage
+        if usage.activities > 0 || task.budget != nil {
+            var line =
+                "  usage: \(usage.tokens) tokens (\(usage.tokensIn) in, \(usage.tokensOut) out), "
+                + "cost \(Budget.dollars(usage.costMicros)), \(usage.filesChanged) files changed, "
+                + "+\(usage.linesAdded)/-\(usage.linesRemoved) lines, \(usage.testsPassed)/\(usage.testsRun) tests passed"
+            if let budget = task.budget {
+                let limits = [
+                    budget.maxTokens.map { "\($0) tokens" }, budget.maxCostMicros.map { Budget.dollars($0) },
+                ]
+                line += "; budget: " + limits.compactMap { $0 }.joined(separator: ", ")
+            }
+            lines.append(line)
         }
         if !state.implementationTasks.isEmpty {
             lines.append("  implementation tasks:")

@@ -715,6 +715,7 @@ struct SequentialModel: Sendable {
                             if case .commandApplied = event { outcomes[command.id] = event }
                             record(event, task: task)
                         case .zed(let zedCommand): zedCommands[task, default: []].append(zedCommand)
+                        case .coordination: break  // the model drives no Zed events
                         }
                     }
                 case .rejected(let rejection):

@@ -15,7 +15,7 @@ struct ServiceEnvironmentTests {
         #expect(database.database == "spectask")
         let settings = try ServiceEnvironment.workerSettings([:])
         #expect(settings == WorkerSettings())
-        #expect(settings.inputTopics == ["spectask.commands"])
+        #expect(settings.inputTopics == ["spectask.commands", "zed.events"])
     }
 
     @Test("Kafka: servers, SASL, TLS and extra librdkafka properties")
@@ -116,13 +116,25 @@ struct ServiceEnvironmentTests {
     func workerSettings() throws {
         let settings = try ServiceEnvironment.workerSettings([
             "SPECTASK_GROUP_ID": "blue", "SPECTASK_TOPIC_PREFIX": "staging.", "SPECTASK_ADMIN_ADDRESS": "0.0.0.0:9000",
-            "SPECTASK_MAX_BATCH": "100",
+            "SPECTASK_MAX_BATCH": "100", "SPECTASK_HEARTBEAT_TIMEOUT": "1500ms", "SPECTASK_HEARTBEAT_FAIL_AFTER": "2m",
+            "SPECTASK_SWEEP_INTERVAL": "0.5",
         ])
         #expect(settings.groupID == "blue")
-        #expect(settings.inputTopics == ["staging.spectask.commands"])
+        #expect(settings.inputTopics == ["staging.spectask.commands", "staging.zed.events"])
         #expect(settings.adminHost == "0.0.0.0")
         #expect(settings.adminPort == 9000)
         #expect(settings.maxBatchSize == 100)
+        #expect(settings.heartbeatTimeout == .milliseconds(1500))
+        #expect(settings.heartbeatFailAfter == .seconds(120))
+        #expect(settings.sweepInterval == .milliseconds(500))
+    }
+
+    @Test("heartbeat timeouts default to 15 s and 60 s, swept every second")
+    func heartbeatDefaults() throws {
+        let settings = try ServiceEnvironment.workerSettings([:])
+        #expect(settings.heartbeatTimeout == .seconds(15))
+        #expect(settings.heartbeatFailAfter == .seconds(60))
+        #expect(settings.sweepInterval == .seconds(1))
     }
 
     @Test(
@@ -135,6 +147,13 @@ struct ServiceEnvironmentTests {
             (["SPECTASK_MAX_BATCH": "many"], "SPECTASK_MAX_BATCH is 'many'"),
             (["SPECTASK_RUNNER_SECRET": "short"], "at least 16 bytes"),
             (["SPECTASK_MAX_BATCH": "100000"], "expected 1 to 10000"),
+            (["SPECTASK_HEARTBEAT_TIMEOUT": "soon"], "SPECTASK_HEARTBEAT_TIMEOUT is 'soon'"),
+            (["SPECTASK_HEARTBEAT_TIMEOUT": "-5s"], "expected a duration"),
+            (["SPECTASK_HEARTBEAT_TIMEOUT": "0"], "expected a duration"),
+            (["SPECTASK_HEARTBEAT_TIMEOUT": "nan"], "expected a duration"),
+            (["SPECTASK_SWEEP_INTERVAL": "2d"], "SPECTASK_SWEEP_INTERVAL is '2d'"),
+            (["SPECTASK_HEARTBEAT_FAIL_AFTER": "100000m"], "expected a duration"),
+            (["SPECTASK_HEARTBEAT_TIMEOUT": "60s", "SPECTASK_HEARTBEAT_FAIL_AFTER": "30s"], "must be longer than"),
         ]
     )
     func badWorkerSettings(env: [String: String], message: String) {

@@ -13,6 +13,8 @@ public struct CoordinationEntry: Sendable, Hashable, Codable, Identifiable {
     public var toWorkSessionID: String?
     public var kind: CoordinationKind
     public var message: String
+    /// The coordination message this one answers.
+    public var replyTo: String?
     public var createdAt: Date
 
     /// Whether the message goes to every session rather than one.
@@ -26,6 +28,7 @@ public struct CoordinationEntry: Sendable, Hashable, Codable, Identifiable {
         toWorkSessionID: String?,
         kind: CoordinationKind,
         message: String,
+        replyTo: String? = nil,
         createdAt: Date
     ) {
         self.id = id
@@ -34,6 +37,7 @@ public struct CoordinationEntry: Sendable, Hashable, Codable, Identifiable {
         self.toWorkSessionID = toWorkSessionID
         self.kind = kind
         self.message = message
+        self.replyTo = replyTo
         self.createdAt = createdAt
     }
 }

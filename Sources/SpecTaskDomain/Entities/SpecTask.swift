@@ -32,6 +32,8 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
     /// The agent configuration given when implementation started, passed to every Zed thread of the task
     /// (including threads of sessions started or spawned later).
     public var agentConfig: JSONValue?
+    /// How much the task's threads may spend; `nil` is no limit.
+    public var budget: Budget?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -52,6 +54,7 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
         projectPath: String? = nil,
         maxConcurrentSessions: Int? = nil,
         agentConfig: JSONValue? = nil,
+        budget: Budget? = nil,
         createdAt: Date,
         updatedAt: Date
     ) {
@@ -70,6 +73,7 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
         self.projectPath = projectPath
         self.maxConcurrentSessions = maxConcurrentSessions
         self.agentConfig = agentConfig
+        self.budget = budget
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

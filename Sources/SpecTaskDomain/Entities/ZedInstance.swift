@@ -11,12 +11,25 @@ public struct ZedInstance: Sendable, Hashable, Codable, Identifiable {
     public var status: ZedInstanceStatus
     /// When the runner last reported; drives the heartbeat timeout.
     public var lastHeartbeatAt: Date?
+    /// What the last heartbeat said about the runner's machine.
+    public var resources: ResourceUsage?
+    /// The last error the runner reported (or the heartbeat timeout), kept after a recovery for the record.
+    public var lastError: String?
 
     /// Creates a Zed instance.
-    public init(id: String, specTaskID: String, status: ZedInstanceStatus = .pending, lastHeartbeatAt: Date? = nil) {
+    public init(
+        id: String,
+        specTaskID: String,
+        status: ZedInstanceStatus = .pending,
+        lastHeartbeatAt: Date? = nil,
+        resources: ResourceUsage? = nil,
+        lastError: String? = nil
+    ) {
         self.id = id
         self.specTaskID = specTaskID
         self.status = status
         self.lastHeartbeatAt = lastHeartbeatAt
+        self.resources = resources
+        self.lastError = lastError
     }
 }

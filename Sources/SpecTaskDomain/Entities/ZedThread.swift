@@ -13,6 +13,8 @@ public struct ZedThread: Sendable, Hashable, Codable, Identifiable {
     public var zedThreadExternalID: String?
     public var status: ZedThreadStatus
     public var lastActivityAt: Date?
+    /// The sums of the thread's activity events; `nil` until the first one.
+    public var usage: Usage?
 
     /// Creates a Zed thread.
     public init(
@@ -21,7 +23,8 @@ public struct ZedThread: Sendable, Hashable, Codable, Identifiable {
         specTaskID: String,
         zedThreadExternalID: String? = nil,
         status: ZedThreadStatus = .pending,
-        lastActivityAt: Date? = nil
+        lastActivityAt: Date? = nil,
+        usage: Usage? = nil
     ) {
         self.id = id
         self.workSessionID = workSessionID
@@ -29,5 +32,6 @@ public struct ZedThread: Sendable, Hashable, Codable, Identifiable {
         self.zedThreadExternalID = zedThreadExternalID
         self.status = status
         self.lastActivityAt = lastActivityAt
+        self.usage = usage
     }
 }

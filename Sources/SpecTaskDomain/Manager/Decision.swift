@@ -25,6 +25,10 @@ public struct Rejection: Error, Sendable, Hashable, Codable, CustomStringConvert
         public static let invalidPlan = Code(rawValue: "invalid_plan")
         public static let invalidArgument = Code(rawValue: "invalid_argument")
         public static let conflict = Code(rawValue: "conflict")
+        /// A Zed event names an instance that is not the spec task's.
+        public static let unknownZedInstance = Code(rawValue: "unknown_zed_instance")
+        /// A Zed event without the runner token issued for its instance, or with another one.
+        public static let unauthenticated = Code(rawValue: "unauthenticated")
         public var description: String { rawValue }
     }
 

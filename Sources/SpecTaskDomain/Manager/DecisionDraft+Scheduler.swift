@@ -9,7 +9,9 @@ extension DecisionDraft {
     /// waited for, so an independent task behind it can use the slot. A lowered limit never stops running
     /// sessions; it only keeps new ones waiting.
     mutating func startReadySessions() {
-        guard state.task.status == .implementation, let instance = state.zedInstance, instance.status != .stopped
+        // A disconnected or failed instance gets no new threads until it is back; a used-up budget none at all.
+        guard state.task.status == .implementation, let instance = state.zedInstance,
+            instance.status == .pending || instance.status == .ready, budgetExceededReason == nil
         else { return }
         var freeSlots = freeSessionSlots
         for position in startOrder() {

@@ -100,7 +100,9 @@ extension DecisionDraft {
     /// duplicate report. What the thread's end means for its session follows: completed completes the
     /// session, failed fails it; where the session's table does not allow that (the session is blocked, or
     /// ended already) the session is left as it is.
-    mutating func updateZedThread(_ update: UpdateZedThread) throws(Rejection) {
+    ///
+    /// - Parameter reason: Why the thread's status changed, when the runner said (carried by its status event).
+    mutating func updateZedThread(_ update: UpdateZedThread, reason: String? = nil) throws(Rejection) {
         let sessionPosition = try existingWorkSession(update.workSessionID)
         let session = state.workSessions[sessionPosition]
         if let progress = update.progress, !ManagerLimits.progress.contains(progress) {
@@ -137,7 +139,7 @@ extension DecisionDraft {
             if let externalID = update.zedThreadExternalID { thread.zedThreadExternalID = externalID }
         }
         guard let newStatus else { return }
-        moveZedThread(at: threadPosition, to: newStatus, reason: nil)
+        moveZedThread(at: threadPosition, to: newStatus, reason: reason)
 
         switch newStatus {
         case .active:
@@ -147,7 +149,8 @@ extension DecisionDraft {
         case .completed:
             changeWorkSession(at: sessionPosition, to: .completed, reason: "Zed thread \(thread.id) completed")
         case .failed:
-            changeWorkSession(at: sessionPosition, to: .failed, reason: "Zed thread \(thread.id) failed")
+            let why = reason.map { ": \($0)" } ?? ""
+            changeWorkSession(at: sessionPosition, to: .failed, reason: "Zed thread \(thread.id) failed\(why)")
         case .pending, .disconnected:
             // A disconnected thread may come back; its session waits. No transition leads back to pending.
             break
@@ -189,7 +192,7 @@ extension DecisionDraft {
 
     /// The thread of a session. Every session is created with its thread, so a missing one means the state was
     /// written by something else; the report then creates it rather than getting lost.
-    private mutating func zedThreadPositionCreatingIfMissing(for session: WorkSession) throws(Rejection) -> Int {
+    mutating func zedThreadPositionCreatingIfMissing(for session: WorkSession) throws(Rejection) -> Int {
         if let position = zedThreadPosition(forWorkSession: session.id) { return position }
         let threadID = generatedID("zt", ordinal: 1)
         try requireUnusedZedThreadID(threadID)

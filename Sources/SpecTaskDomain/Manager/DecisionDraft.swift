@@ -28,10 +28,17 @@ struct DecisionDraft {
     var now: Date { command.time }
     var specTaskID: String { state.task.id }
 
-    /// The new state and the emissions, led by the `commandApplied` outcome.
+    /// The new state and the emissions, led by the `commandApplied` outcome. Zed events have no outcome: the
+    /// runner does not wait for one, and a heartbeat every few seconds would drown the status topic.
     func outcome() -> (SpecTaskState, [Emission]) {
+        if command.command.isZedEvent { return (state, emissions) }
         let applied = CommandOutcome(commandID: command.id, commandType: command.command.type, created: created)
         return (state, [.status(.commandApplied(applied))] + emissions)
+    }
+
+    /// Appends a message to the spec task's coordination log.
+    mutating func record(_ entry: CoordinationEntry) {
+        emissions.append(.coordination(entry))
     }
 
     mutating func emit(_ event: StatusEvent) {
@@ -236,6 +243,12 @@ extension DecisionDraft {
         state.zedInstance = instance
         created.zedInstanceID = instance.id
         emit(.zedInstanceChanged(ZedInstanceChange(from: nil, to: instance.status, zedInstance: instance)))
+    }
+
+    /// Records what the runner reported about the instance other than its status (heartbeat time, resources).
+    mutating func updateZedInstance(_ change: (inout ZedInstance) -> Void) {
+        guard state.zedInstance != nil else { return }
+        change(&state.zedInstance!)
     }
 
     /// Changes the Zed instance's status when there is one and the table allows it.

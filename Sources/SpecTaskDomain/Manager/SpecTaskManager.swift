@@ -73,7 +73,12 @@ public enum SpecTaskManager {
         case .setSharedContext(let payload): try draft.setSharedContext(payload)
         case .retryWorkSession(let payload): try draft.retryWorkSession(payload)
         case .setConcurrencyLimit(let payload): try draft.setConcurrencyLimit(payload)
+        case .setBudget(let payload): draft.setBudget(payload)
+        case .zedEvent(let event): try draft.apply(event)
         }
+
+        // Usage may have reached the budget (or a raised budget freed it) before the scheduler looks.
+        draft.announceBudgetChange(comparedTo: state)
 
         // Whatever the command was, a freed slot or a completed dependency may let waiting sessions start,
         // and the last session to finish ends the implementation.

@@ -31,18 +31,46 @@ public enum CommandDecoder {
     ///   - appliedAt: The worker's clock, used as ``IncomingCommand/time`` (the event's own `time` is only
     ///     checked for form).
     /// - Returns: The command, or the ``InputRejection`` to publish on `spectask.rejected`.
+    ///   - family: Which topic the bytes came from: commands (`spectask.command.*`) or Zed events (`zed.event.*`);
+    ///     an input of the other family is an unknown type here.
     public static func decode(
         _ bytes: [UInt8],
         maxBytes: Int = defaultMaxBytes,
-        appliedAt: Date
+        appliedAt: Date,
+        family: InputFamily = .commands
     ) -> Result<IncomingCommand, InputRejection> {
-        Result { () throws(InputRejection) in try decodeThrowing(bytes, maxBytes: maxBytes, appliedAt: appliedAt) }
+        Result { () throws(InputRejection) in
+            try decodeThrowing(bytes, maxBytes: maxBytes, appliedAt: appliedAt, family: family)
+        }
+    }
+
+    /// The two kinds of input topic.
+    public enum InputFamily: Sendable, Hashable {
+        /// `spectask.commands`: `spectask.command.<name>`.
+        case commands
+        /// `zed.events`: `zed.event.<name>`, each with a `runnertoken`.
+        case zedEvents
+
+        var typePrefix: String {
+            switch self {
+            case .commands: SpecTaskCommand.typePrefix
+            case .zedEvents: ZedEvent.typePrefix
+            }
+        }
+
+        var names: [String] {
+            switch self {
+            case .commands: SpecTaskCommand.names
+            case .zedEvents: ZedEvent.names
+            }
+        }
     }
 
     private static func decodeThrowing(
         _ bytes: [UInt8],
         maxBytes: Int,
-        appliedAt: Date
+        appliedAt: Date,
+        family: InputFamily
     ) throws(InputRejection) -> IncomingCommand {
         guard bytes.count <= maxBytes else {
             throw InputRejection(.oversize, "message of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit")
@@ -60,7 +88,7 @@ public enum CommandDecoder {
             )
         }
         let envelope = Envelope(attributes)
-        return try envelope.command(appliedAt: appliedAt)
+        return try envelope.command(appliedAt: appliedAt, family: family)
     }
 }
 
@@ -108,7 +136,7 @@ private struct Envelope {
         InputRejection(code, message, eventID: eventID, subject: subject)
     }
 
-    func command(appliedAt: Date) throws(InputRejection) -> IncomingCommand {
+    func command(appliedAt: Date, family: CommandDecoder.InputFamily) throws(InputRejection) -> IncomingCommand {
         let specversion = try requiredString("specversion")
         guard specversion == CloudEvent.specVersion else {
             throw reject(
@@ -121,7 +149,7 @@ private struct Envelope {
         let source = try requiredString("source")
         try checkLength(source, of: "source", max: CommandDecoder.maxAttributeLength)
         let type = try requiredString("type")
-        let shape = try commandShape(type)
+        let shape = try commandShape(type, family: family)
         let subject = try validSubject()
         // PostgreSQL text and jsonb refuse U+0000 anywhere; finding it here keeps it from failing a transaction.
         if let path = Self.pathOfNUL(in: .object(attributes), at: "") {
@@ -129,6 +157,7 @@ private struct Envelope {
         }
         try checkOptionalAttributes()
         let actor = try optionalString("actor", max: CommandDecoder.maxAttributeLength)
+        let runnerToken = try optionalString("runnertoken", max: CommandDecoder.maxAttributeLength)
 
         let data = try payloadBytes(for: shape, type: type)
         do {
@@ -137,7 +166,8 @@ private struct Envelope {
                 specTaskID: subject,
                 actor: actor,
                 time: appliedAt,
-                command: try shape.decode(data)
+                command: try shape.decode(data),
+                runnerToken: runnerToken
             )
         } catch {
             // The fields were checked above, so this means the table and the payload struct disagree.
@@ -191,14 +221,14 @@ private struct Envelope {
         return text
     }
 
-    private func commandShape(_ type: String) throws(InputRejection) -> CommandShape {
-        guard type.hasPrefix(SpecTaskCommand.typePrefix),
-            let shape = SpecTaskCommand.shapesByName[String(type.dropFirst(SpecTaskCommand.typePrefix.count))]
-        else {
-            let known = SpecTaskCommand.names.sorted().map { SpecTaskCommand.typePrefix + $0 }
+    private func commandShape(_ type: String, family: CommandDecoder.InputFamily) throws(InputRejection) -> CommandShape
+    {
+        guard type.hasPrefix(family.typePrefix), let shape = SpecTaskCommand.shapesByType[type] else {
+            let known = family.names.sorted().map { family.typePrefix + $0 }
+            let what = family == .commands ? "command" : "Zed event"
             throw reject(
                 .unknownType,
-                "unknown command type \(MessageText.quoted(type)); known: \(known.joined(separator: ", "))"
+                "unknown \(what) type \(MessageText.quoted(type)); known: \(known.joined(separator: ", "))"
             )
         }
         return shape

@@ -25,7 +25,8 @@ public enum CommandEncoder {
         actor: String? = nil,
         source: String,
         command: SpecTaskCommand,
-        time: Date? = nil
+        time: Date? = nil,
+        runnerToken: String? = nil
     ) -> [UInt8] {
         EventEncoder.encode(
             CloudEvent(
@@ -35,9 +36,33 @@ public enum CommandEncoder {
                 subject: specTaskID,
                 time: time.map(RFC3339.string(from:)),
                 datacontenttype: EventEncoder.dataContentType,
-                actor: actor
+                actor: actor,
+                runnertoken: runnerToken
             ),
             payload: command.payload
+        )
+    }
+}
+
+extension CommandEncoder {
+    /// Encodes one Zed event as a runner puts it on `zed.events`.
+    ///
+    /// - Parameter runnerToken: The token issued for `event.instanceID` with its `create_instance` command.
+    public static func encode(
+        id: String,
+        specTaskID: String,
+        source: String,
+        event: ZedEvent,
+        runnerToken: String?,
+        time: Date? = nil
+    ) -> [UInt8] {
+        encode(
+            id: id,
+            specTaskID: specTaskID,
+            source: source,
+            command: .zedEvent(event),
+            time: time,
+            runnerToken: runnerToken
         )
     }
 }

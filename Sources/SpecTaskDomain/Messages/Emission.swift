@@ -4,6 +4,8 @@ public enum Emission: Sendable, Hashable {
     case status(StatusEvent)
     /// To `zed.commands`, key = Zed instance id.
     case zed(ZedCommand)
+    /// A message between threads, appended to the spec task's coordination log.
+    case coordination(CoordinationEntry)
 }
 
 /// Events on `spectask.status`. CloudEvent type `spectask.status.<name>`.
@@ -167,6 +169,8 @@ public enum ZedCommand: Sendable, Hashable {
     case createThread(CreateZedThread)
     case stopThread(StopZedThread)
     case stopInstance(StopZedInstanceOrder)
+    case deliverMessage(DeliverCoordinationMessage)
+    case budgetExceeded(BudgetExceededNotice)
 
     public var name: String {
         switch self {
@@ -174,6 +178,8 @@ public enum ZedCommand: Sendable, Hashable {
         case .createThread: "create_thread"
         case .stopThread: "stop_thread"
         case .stopInstance: "stop_instance"
+        case .deliverMessage: "deliver_message"
+        case .budgetExceeded: "budget_exceeded"
         }
     }
 
@@ -183,6 +189,8 @@ public enum ZedCommand: Sendable, Hashable {
         case .createThread(let command): command.instanceID
         case .stopThread(let command): command.instanceID
         case .stopInstance(let command): command.instanceID
+        case .deliverMessage(let command): command.instanceID
+        case .budgetExceeded(let command): command.instanceID
         }
     }
 
@@ -270,6 +278,60 @@ public struct StopZedInstanceOrder: Sendable, Hashable, Codable {
     public init(instanceID: String, specTaskID: String, reason: String) {
         self.instanceID = instanceID
         self.specTaskID = specTaskID
+        self.reason = reason
+    }
+}
+
+/// A coordination message for one thread (a broadcast is one of these per receiving thread).
+public struct DeliverCoordinationMessage: Sendable, Hashable, Codable {
+    public var instanceID: String
+    public var specTaskID: String
+    /// The coordination log entry's id: the same for every receiver of a broadcast.
+    public var messageID: String
+    public var workSessionID: String
+    public var threadID: String
+    public var fromWorkSessionID: String
+    public var kind: CoordinationKind
+    public var message: String
+    public var isBroadcast: Bool
+    public var replyTo: String?
+    public init(
+        instanceID: String,
+        specTaskID: String,
+        messageID: String,
+        workSessionID: String,
+        threadID: String,
+        fromWorkSessionID: String,
+        kind: CoordinationKind,
+        message: String,
+        isBroadcast: Bool,
+        replyTo: String?
+    ) {
+        self.instanceID = instanceID
+        self.specTaskID = specTaskID
+        self.messageID = messageID
+        self.workSessionID = workSessionID
+        self.threadID = threadID
+        self.fromWorkSessionID = fromWorkSessionID
+        self.kind = kind
+        self.message = message
+        self.isBroadcast = isBroadcast
+        self.replyTo = replyTo
+    }
+}
+
+/// Tells a running thread that its spec task's budget is used up: it may finish, but no new session starts.
+public struct BudgetExceededNotice: Sendable, Hashable, Codable {
+    public var instanceID: String
+    public var specTaskID: String
+    public var workSessionID: String
+    public var threadID: String
+    public var reason: String
+    public init(instanceID: String, specTaskID: String, workSessionID: String, threadID: String, reason: String) {
+        self.instanceID = instanceID
+        self.specTaskID = specTaskID
+        self.workSessionID = workSessionID
+        self.threadID = threadID
         self.reason = reason
     }
 }

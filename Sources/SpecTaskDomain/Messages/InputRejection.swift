@@ -22,6 +22,8 @@ public struct InputRejection: Error, Sendable, Hashable, Codable, CustomStringCo
         public static let invalidSubject = Code(rawValue: "invalid_subject")
         /// The attributes or the `data` do not match the message type's schema.
         public static let schemaViolation = Code(rawValue: "schema_violation")
+        /// A Zed event without the runner token of the instance it names, or with a wrong one.
+        public static let unauthenticated = Code(rawValue: "unauthenticated")
 
         public var description: String { rawValue }
     }

@@ -17,6 +17,8 @@ public struct PayloadField: Sendable, Hashable {
         case stringArray(itemLength: ClosedRange<Int>, maxCount: Int)
         /// Any JSON value: free-form configuration handed on to Zed.
         case anyJSON
+        /// An array of at most `maxCount` objects, each with exactly these members (checked like `data` itself).
+        case objects([PayloadField], maxCount: Int)
 
         /// Ids of spec tasks, work sessions, threads and instances.
         public static let identifier = Kind.string(1...128)
@@ -100,7 +102,42 @@ public struct PayloadField: Sendable, Hashable {
             return nil
         case .anyJSON:
             return nil
+        case .objects(let fields, let maxCount):
+            guard case .array(let items) = value else {
+                return "\(path) must be an array of objects, got \(MessageText.typeName(of: value))"
+            }
+            guard items.count <= maxCount else {
+                return "\(path) must have at most \(maxCount) items, got \(items.count)"
+            }
+            for (index, item) in items.enumerated() {
+                if let problem = Self.objectProblem(item, fields: fields, at: "\(path)[\(index)]") { return problem }
+            }
+            return nil
         }
+    }
+
+    /// What is wrong with an object that must have exactly `fields` as members, or `nil`.
+    static func objectProblem(_ value: JSONValue, fields: [PayloadField], at path: String) -> String? {
+        guard case .object(let members) = value else {
+            return "\(path) must be an object, got \(MessageText.typeName(of: value))"
+        }
+        let known = Set(fields.map(\.name))
+        if let unknown = members.keys.filter({ !known.contains($0) }).sorted().first {
+            return "\(path) has unknown member \(MessageText.quoted(unknown)); it accepts "
+                + fields.map(\.name).joined(separator: ", ")
+        }
+        for field in fields {
+            let memberPath = MessageText.path(path, member: field.name)
+            switch members[field.name] {
+            case .none:
+                if field.isRequired { return "\(memberPath) is missing" }
+            case .null where !field.isRequired:
+                continue
+            case .some(let member):
+                if let problem = field.problem(with: member, at: memberPath) { return problem }
+            }
+        }
+        return nil
     }
 
     private static func lengthProblem(_ text: String, _ length: ClosedRange<Int>, at path: String) -> String? {

@@ -15,17 +15,29 @@ public struct IncomingCommand: Sendable, Hashable {
     /// When it is applied (the worker's clock; fixed in tests).
     public var time: Date
     public var command: SpecTaskCommand
+    /// The CloudEvent extension `runnertoken`: what a Zed runner presents to prove which instance it speaks for.
+    public var runnerToken: String?
 
-    public init(id: String, specTaskID: String, actor: String? = nil, time: Date, command: SpecTaskCommand) {
+    public init(
+        id: String,
+        specTaskID: String,
+        actor: String? = nil,
+        time: Date,
+        command: SpecTaskCommand,
+        runnerToken: String? = nil
+    ) {
         self.id = id
         self.specTaskID = specTaskID
         self.actor = actor
         self.time = time
         self.command = command
+        self.runnerToken = runnerToken
     }
 }
 
-/// Every command of `spectask.commands`. The CloudEvent `type` is `spectask.command.<name>`, the `data` the payload.
+/// Every input the multi-session manager applies: the commands of `spectask.commands` (CloudEvent `type`
+/// `spectask.command.<name>`) and the events Zed runners send on `zed.events` (`zed.event.<name>`, see
+/// ``ZedEvent``). The `data` is the payload.
 public enum SpecTaskCommand: Sendable, Hashable {
     case create(CreateSpecTask)
     case startPlanning(StartPlanning)
@@ -43,6 +55,9 @@ public enum SpecTaskCommand: Sendable, Hashable {
     case setSharedContext(SetSharedContext)
     case retryWorkSession(RetryWorkSession)
     case setConcurrencyLimit(SetConcurrencyLimit)
+    case setBudget(SetBudget)
+    /// An event from the runner of the spec task's Zed instance (already authenticated by the worker).
+    case zedEvent(ZedEvent)
 
     /// The `<name>` of the CloudEvent type `spectask.command.<name>`.
     public var name: String {
@@ -63,11 +78,29 @@ public enum SpecTaskCommand: Sendable, Hashable {
         case .setSharedContext: "set_shared_context"
         case .retryWorkSession: "retry_work_session"
         case .setConcurrencyLimit: "set_concurrency_limit"
+        case .setBudget: "set_budget"
+        case .zedEvent(let event): event.name
         }
     }
 
     public static let typePrefix = "spectask.command."
-    public var type: String { Self.typePrefix + name }
+    /// `spectask.command.<name>`, or `zed.event.<name>` for a Zed event.
+    public var type: String {
+        if case .zedEvent(let event) = self { return event.type }
+        return Self.typePrefix + name
+    }
+
+    /// Whether this is a runner's heartbeat.
+    public var isHeartbeat: Bool {
+        if case .zedEvent(.heartbeat) = self { return true }
+        return false
+    }
+
+    /// Whether this came from a Zed runner on `zed.events` rather than from `spectask.commands`.
+    public var isZedEvent: Bool {
+        if case .zedEvent = self { return true }
+        return false
+    }
 }
 
 // MARK: - Payloads (the CloudEvent `data`, camelCase keys)
@@ -262,4 +295,17 @@ public struct RetryWorkSession: Sendable, Hashable, Codable {
 public struct SetConcurrencyLimit: Sendable, Hashable, Codable {
     public var maxConcurrentSessions: Int?
     public init(maxConcurrentSessions: Int?) { self.maxConcurrentSessions = maxConcurrentSessions }
+}
+
+/// Sets the spec task's usage budget; a `nil` limit means none. When the usage of its threads reaches the budget,
+/// no new work session starts until the budget is raised (running threads are told, and go on).
+public struct SetBudget: Sendable, Hashable, Codable {
+    /// Tokens in + out over all threads of the task.
+    public var maxTokens: Int?
+    /// Cost over all threads of the task, in millionths of a US dollar.
+    public var maxCostMicros: Int?
+    public init(maxTokens: Int? = nil, maxCostMicros: Int? = nil) {
+        self.maxTokens = maxTokens
+        self.maxCostMicros = maxCostMicros
+    }
 }

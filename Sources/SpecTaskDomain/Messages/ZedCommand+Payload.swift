@@ -1,6 +1,8 @@
 extension ZedCommand {
     /// Every Zed command name, in the order of the cases.
-    public static let names = ["create_instance", "create_thread", "stop_thread", "stop_instance"]
+    public static let names = [
+        "create_instance", "create_thread", "stop_thread", "stop_instance", "deliver_message", "budget_exceeded",
+    ]
 
     /// The command struct, as the CloudEvent `data`.
     var payload: any Encodable & Sendable {
@@ -9,6 +11,8 @@ extension ZedCommand {
         case .createThread(let payload): payload
         case .stopThread(let payload): payload
         case .stopInstance(let payload): payload
+        case .deliverMessage(let payload): payload
+        case .budgetExceeded(let payload): payload
         }
     }
 
@@ -22,6 +26,8 @@ extension ZedCommand {
         case "create_thread": .createThread(try MessageData.decode(from: bytes))
         case "stop_thread": .stopThread(try MessageData.decode(from: bytes))
         case "stop_instance": .stopInstance(try MessageData.decode(from: bytes))
+        case "deliver_message": .deliverMessage(try MessageData.decode(from: bytes))
+        case "budget_exceeded": .budgetExceeded(try MessageData.decode(from: bytes))
         default: nil
         }
     }

@@ -32,8 +32,13 @@ public enum ProgressCalculator {
         implementationTasks: [ImplementationTask],
         workSessions: [WorkSession],
         zedThreads: [ZedThread],
-        threadProgress: [String: Int] = [:]
+        threadProgress: [String: Int] = [:],
+        budget: Budget? = nil
     ) -> ProgressSnapshot {
+        let usageBySession = Dictionary(
+            zedThreads.map { ($0.workSessionID, $0.usage ?? .zero) },
+            uniquingKeysWith: +
+        )
         let reported = reportedPercentBySession(threads: zedThreads, threadProgress: threadProgress)
         let tasksByIndex = Dictionary(
             implementationTasks.map { ($0.index, $0) },
@@ -66,7 +71,8 @@ public enum ProgressCalculator {
                     session,
                     reportedPercent: reported[session.id],
                     checklist: session.implementationTaskIndex.flatMap { tasksByIndex[$0]?.checklist } ?? []
-                )
+                ),
+                usage: usageBySession[session.id] ?? .zero
             )
         }
 
@@ -89,7 +95,9 @@ public enum ProgressCalculator {
             workSessionsByStatus: countByStatus(workSessions.map(\.status)),
             zedThreadsByStatus: countByStatus(zedThreads.map(\.status)),
             implementationTasksByStatus: countByStatus(implementationTasks.map(\.status)),
-            lastActivityAt: activityDates.max()
+            lastActivityAt: activityDates.max(),
+            usage: zedThreads.reduce(Usage.zero) { $0 + ($1.usage ?? .zero) },
+            budget: budget
         )
     }
 
@@ -115,7 +123,8 @@ public enum ProgressCalculator {
             implementationTasks: implementationTasks,
             workSessions: workSessions,
             zedThreads: zedThreads,
-            threadProgress: threadProgress
+            threadProgress: threadProgress,
+            budget: specTask.budget
         )
     }
 

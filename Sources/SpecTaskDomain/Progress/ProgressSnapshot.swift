@@ -26,6 +26,10 @@ public struct ProgressSnapshot: Sendable, Hashable, Codable {
     public var implementationTasksByStatus: [ImplementationTaskStatus: Int]
     /// The latest thread activity or session update; `nil` when nothing has happened yet.
     public var lastActivityAt: Date?
+    /// The sums of the activity of every thread of the task.
+    public var usage: Usage
+    /// The task's budget, if it has one.
+    public var budget: Budget?
 
     /// Creates a snapshot.
     public init(
@@ -38,7 +42,9 @@ public struct ProgressSnapshot: Sendable, Hashable, Codable {
         workSessionsByStatus: [WorkSessionStatus: Int],
         zedThreadsByStatus: [ZedThreadStatus: Int],
         implementationTasksByStatus: [ImplementationTaskStatus: Int],
-        lastActivityAt: Date?
+        lastActivityAt: Date?,
+        usage: Usage = .zero,
+        budget: Budget? = nil
     ) {
         self.specTaskID = specTaskID
         self.specTaskStatus = specTaskStatus
@@ -50,5 +56,7 @@ public struct ProgressSnapshot: Sendable, Hashable, Codable {
         self.zedThreadsByStatus = zedThreadsByStatus
         self.implementationTasksByStatus = implementationTasksByStatus
         self.lastActivityAt = lastActivityAt
+        self.usage = usage
+        self.budget = budget
     }
 }

@@ -5,6 +5,8 @@ public struct WorkSessionProgress: Sendable, Hashable, Codable {
     public var phase: WorkSessionPhase
     public var implementationTaskIndex: Int?
     public var percent: Int
+    /// The sums of its thread's activity events.
+    public var usage: Usage
 
     /// Creates the progress of one work session.
     public init(
@@ -12,12 +14,14 @@ public struct WorkSessionProgress: Sendable, Hashable, Codable {
         status: WorkSessionStatus,
         phase: WorkSessionPhase,
         implementationTaskIndex: Int?,
-        percent: Int
+        percent: Int,
+        usage: Usage = .zero
     ) {
         self.workSessionID = workSessionID
         self.status = status
         self.phase = phase
         self.implementationTaskIndex = implementationTaskIndex
         self.percent = percent
+        self.usage = usage
     }
 }

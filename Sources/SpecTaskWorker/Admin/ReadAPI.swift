@@ -41,6 +41,7 @@ public enum ReadAPI {
 
     public static func register(on router: Router<BasicRequestContext>, postgres: PostgresClient, logger: Logger) {
         let repository = SpecTaskRepository(logger: logger)
+        let coordinationLog = CoordinationLogStore(logger: logger)
         let api = router.group("api/v1")
 
         @Sendable func task(_ context: BasicRequestContext) async throws -> SpecTaskState {
@@ -68,6 +69,15 @@ public enum ReadAPI {
                 )
             }
             return try json(instance)
+        }
+        api.get("spec-tasks/:taskId/shared-context") { _, context in try json(try await task(context).sharedContext) }
+        api.get("spec-tasks/:taskId/coordination-log") { request, context in
+            let state = try await task(context)
+            let offset = try integer(request.uri.queryParameters.get("offset"), "offset", in: 0...Int(Int32.max)) ?? 0
+            let limit = try integer(request.uri.queryParameters.get("limit"), "limit", in: 1...1000) ?? 1000
+            return try json(
+                try await coordinationLog.entries(of: state.task.id, offset: offset, limit: limit, client: postgres)
+            )
         }
         api.get("work-sessions/:sessionId") { _, context in
             let id = try validID(context.parameters.get("sessionId"), "work session id")
@@ -114,6 +124,19 @@ public enum ReadAPI {
             throw HTTPError(.badRequest, message: "'\(value)' is not a valid \(what): \(problem)")
         }
         return value
+    }
+
+    /// An optional integer query parameter within `range`.
+    static func integer(_ value: String?, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value else { return nil }
+        guard let number = Int(value), range.contains(number) else {
+            throw HTTPError(
+                .badRequest,
+                message: "query parameter \(name) is '\(value.prefix(100))'; expected an integer from "
+                    + "\(range.lowerBound) to \(range.upperBound)"
+            )
+        }
+        return number
     }
 
     /// JSON as the read API writes it: sorted keys, RFC 3339 dates.

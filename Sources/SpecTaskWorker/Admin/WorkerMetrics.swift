@@ -12,6 +12,9 @@ public final class WorkerMetrics: Sendable {
         var failedAttempts = 0
         var published = 0
         var ownedPartitions = 0
+        var coalescedHeartbeats = 0
+        var unauthenticated = 0
+        var heartbeatTimeouts = 0
         var lag: [KafkaTopicPartition: Int64] = [:]
     }
 
@@ -25,9 +28,12 @@ public final class WorkerMetrics: Sendable {
             $0.applied += report.applied
             $0.rejected += report.rejected
             $0.duplicates += report.duplicates
+            $0.coalescedHeartbeats += report.coalescedHeartbeats
+            $0.unauthenticated += report.unauthenticated
         }
     }
 
+    func recordHeartbeatTimeouts(_ count: Int) { values.withLock { $0.heartbeatTimeouts += count } }
     func recordFenced() { values.withLock { $0.fencedBatches += 1 } }
     func recordFailedAttempt() { values.withLock { $0.failedAttempts += 1 } }
     func recordPublished(_ count: Int) { values.withLock { $0.published += count } }
@@ -58,6 +64,15 @@ public final class WorkerMetrics: Sendable {
             "spectask_batch_attempts_failed_total \(v.failedAttempts)",
             "# HELP spectask_outbox_published_total Outbox messages published by this worker's relay.",
             "# TYPE spectask_outbox_published_total counter", "spectask_outbox_published_total \(v.published)",
+            "# HELP spectask_heartbeats_coalesced_total Heartbeats superseded by a later one in the same batch.",
+            "# TYPE spectask_heartbeats_coalesced_total counter",
+            "spectask_heartbeats_coalesced_total \(v.coalescedHeartbeats)",
+            "# HELP spectask_zed_events_unauthenticated_total Zed events rejected for a missing or wrong runner token.",
+            "# TYPE spectask_zed_events_unauthenticated_total counter",
+            "spectask_zed_events_unauthenticated_total \(v.unauthenticated)",
+            "# HELP spectask_heartbeat_timeouts_total Zed instances this worker's sweeper disconnected or failed.",
+            "# TYPE spectask_heartbeat_timeouts_total counter",
+            "spectask_heartbeat_timeouts_total \(v.heartbeatTimeouts)",
             "# HELP spectask_partitions_owned Input partitions this worker owns.",
             "# TYPE spectask_partitions_owned gauge", "spectask_partitions_owned \(v.ownedPartitions)",
             "# HELP spectask_consumer_lag Messages not yet read, per owned partition.",

@@ -20,6 +20,10 @@ public struct BatchApplier: Sendable {
         public var nextOffsets: [KafkaTopicPartition: Int64] = [:]
         /// Spec tasks whose state changed.
         public var changedTasks: Set<String> = []
+        /// Heartbeats not applied because a later heartbeat of the same instance was in the same batch.
+        public var coalescedHeartbeats = 0
+        /// Zed events rejected for a missing or wrong runner token.
+        public var unauthenticated = 0
     }
 
     let client: PostgresClient
@@ -28,6 +32,8 @@ public struct BatchApplier: Sendable {
     let repository: SpecTaskRepository
     let inbox: InboxStore
     let outbox: OutboxStore
+    let coordinationLog: CoordinationLogStore
+    let runnerTokens: RunnerTokens
     let decisionContext: DecisionContext
     let clock: @Sendable () -> Date
     let logger: Logger
@@ -46,6 +52,8 @@ public struct BatchApplier: Sendable {
         self.repository = SpecTaskRepository(logger: logger)
         self.inbox = InboxStore(logger: logger)
         self.outbox = OutboxStore(logger: logger)
+        self.coordinationLog = CoordinationLogStore(logger: logger)
+        self.runnerTokens = runnerTokens
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
         self.clock = clock
         self.logger = logger
@@ -114,7 +122,8 @@ public struct BatchApplier: Sendable {
             // 2. Decode, then claim the command ids in the inbox. Inserting first (in id order) makes a concurrent
             //    transaction holding the same id wait for this one and then skip it, so an id sent twice, even on
             //    two partitions at once, is applied once.
-            let inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
+            var inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
+            report.coalescedHeartbeats = Self.coalesceHeartbeats(&inputs)
             var firstOccurrence: [String: InboxStore.Entry] = [:]
             for input in inputs {
                 guard let id = input.eventID, firstOccurrence[id] == nil else { continue }
@@ -148,7 +157,8 @@ public struct BatchApplier: Sendable {
 
             // 4. Decide, message by message, in offset order.
             var handled: Set<String> = []
-            for input in inputs {
+            var coordination: [CoordinationEntry] = []
+            for input in inputs where !input.coalesced {
                 let message = input.message
                 batch.beginInput(message)
                 if let id = input.eventID {
@@ -161,6 +171,7 @@ public struct BatchApplier: Sendable {
                 switch input.decoded {
                 case .failure(let rejection):
                     report.rejected += 1
+                    if rejection.code == .unauthenticated { report.unauthenticated += 1 }
                     batch.reject(
                         message,
                         code: rejection.code.rawValue,
@@ -201,31 +212,39 @@ public struct BatchApplier: Sendable {
                     switch decision {
                     case .applied(let state, let emissions):
                         report.applied += 1
+                        let previous = current[subject]?.state
                         var stored = current[subject] ?? StoredSpecTask(state: state)
                         stored.state = state
                         current[subject] = stored
-                        report.changedTasks.insert(subject)
-                        for emission in emissions {
-                            switch emission {
-                            case .status(let event):
-                                batch.status(event, task: subject, stored: &current[subject], correlationID: command.id)
-                            case .zed(let zedCommand): batch.zed(zedCommand, task: subject, correlationID: command.id)
-                            }
+                        // A heartbeat that changed no status and no progress is not news for progress followers.
+                        if !command.command.isHeartbeat || !emissions.isEmpty
+                            || previous?.threadProgress != state.threadProgress
+                        {
+                            report.changedTasks.insert(subject)
                         }
-                    case .rejected(let rejection):
-                        report.rejected += 1
-                        let outcome = CommandOutcome(
-                            commandID: command.id,
-                            commandType: command.command.type,
-                            reason: rejection.message,
-                            code: rejection.code.rawValue
-                        )
-                        batch.status(
-                            .commandRejected(outcome),
+                        coordination += batch.add(
+                            emissions,
                             task: subject,
                             stored: &current[subject],
                             correlationID: command.id
                         )
+                    case .rejected(let rejection):
+                        report.rejected += 1
+                        // Commands get an outcome on spectask.status; a runner's event only its rejected record.
+                        if !command.command.isZedEvent {
+                            let outcome = CommandOutcome(
+                                commandID: command.id,
+                                commandType: command.command.type,
+                                reason: rejection.message,
+                                code: rejection.code.rawValue
+                            )
+                            batch.status(
+                                .commandRejected(outcome),
+                                task: subject,
+                                stored: &current[subject],
+                                correlationID: command.id
+                            )
+                        }
                         batch.reject(
                             message,
                             code: rejection.code.rawValue,
@@ -244,6 +263,7 @@ public struct BatchApplier: Sendable {
             for id in report.changedTasks.sorted() {
                 if let stored = current[id] { batch.progress(stored) }
             }
+            try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
             for partition in nextOffset.keys.sorted() {
                 let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
@@ -270,25 +290,81 @@ public struct BatchApplier: Sendable {
     private struct Input {
         var message: KafkaConsumerMessage
         var decoded: Result<IncomingCommand, InputRejection>
+        /// A later heartbeat of the same instance in this batch supersedes this one.
+        var coalesced = false
 
-        /// The idempotency key. Only well-formed commands have one: a malformed message with an id is not that
-        /// command, so the sender may fix it and send it again under the same id.
+        /// The idempotency key. Only well-formed inputs have one: a malformed message with an id is not that
+        /// input, so the sender may fix it and send it again under the same id.
+        ///
+        /// A Zed event's id is scoped to its instance, so no runner can take an id another sender will use.
+        /// Heartbeats have none: applying one twice changes nothing, and recording each would grow the inbox
+        /// by one row per instance every few seconds; the partition offsets still apply each one once.
         var eventID: String? {
-            if case .success(let command) = decoded { return command.id }
-            return nil
+            guard case .success(let command) = decoded else { return nil }
+            guard case .zedEvent(let event) = command.command else { return command.id }
+            if case .heartbeat = event { return nil }
+            return "zed:\(event.instanceID):\(command.id)"
         }
     }
 
+    /// Marks every heartbeat followed by a later one of the same instance in the batch: only the last one of
+    /// each instance is applied, so a burst of heartbeats is one write.
+    ///
+    /// - Returns: How many were marked.
+    private static func coalesceHeartbeats(_ inputs: inout [Input]) -> Int {
+        var latest: [String: Int] = [:]
+        var coalesced = 0
+        for position in inputs.indices {
+            guard case .success(let command) = inputs[position].decoded,
+                case .zedEvent(.heartbeat(let heartbeat)) = command.command
+            else { continue }
+            let key = "\(command.specTaskID)\u{0}\(heartbeat.instanceID)"
+            if let earlier = latest[key] {
+                inputs[earlier].coalesced = true
+                coalesced += 1
+            }
+            latest[key] = position
+        }
+        return coalesced
+    }
+
     private func decode(_ message: KafkaConsumerMessage, now: Date) -> Result<IncomingCommand, InputRejection> {
-        guard message.topic == topics.commands else {
+        switch message.topic {
+        case topics.commands:
+            return CommandDecoder.decode(message.value, appliedAt: now, family: .commands)
+        case topics.zedEvents:
+            return CommandDecoder.decode(message.value, appliedAt: now, family: .zedEvents).flatMap(authenticate)
+        default:
+            return .failure(InputRejection(.unknownType, "messages on \(message.topic) are not applied by this worker"))
+        }
+    }
+
+    /// A Zed event is applied only with the token issued for the instance it names; the decision function then
+    /// checks that the instance is the spec task's.
+    private func authenticate(_ command: IncomingCommand) -> Result<IncomingCommand, InputRejection> {
+        guard case .zedEvent(let event) = command.command else { return .success(command) }
+        guard let token = command.runnerToken else {
             return .failure(
                 InputRejection(
-                    .unknownType,
-                    "messages on \(message.topic) are not applied by this version of the worker"
+                    .unauthenticated,
+                    "\(event.type) has no runnertoken; every Zed event must carry the token issued for instance "
+                        + "\(event.instanceID) with its create_instance command",
+                    eventID: command.id,
+                    subject: command.specTaskID
                 )
             )
         }
-        return CommandDecoder.decode(message.value, appliedAt: now)
+        guard runnerTokens.isValid(token, for: event.instanceID) else {
+            return .failure(
+                InputRejection(
+                    .unauthenticated,
+                    "the runnertoken of \(event.type) is not the token issued for Zed instance \(event.instanceID)",
+                    eventID: command.id,
+                    subject: command.specTaskID
+                )
+            )
+        }
+        return .success(command)
     }
 }
 
@@ -310,8 +386,33 @@ struct OutputBatch {
     private var inputPosition = "batch"
 
     mutating func beginInput(_ message: KafkaConsumerMessage) {
-        inputPosition = "\(message.topic).\(message.partition).\(message.offset)"
+        beginInput(position: "\(message.topic).\(message.partition).\(message.offset)")
+    }
+
+    /// For inputs that are not Kafka messages (the heartbeat sweeper's): `position` must be unique per input.
+    mutating func beginInput(position: String) {
+        inputPosition = position
         ordinal = 0
+    }
+
+    /// Adds what a decision wants published, in order.
+    ///
+    /// - Returns: The coordination log entries among the emissions, for the caller to store.
+    mutating func add(
+        _ emissions: [Emission],
+        task: String,
+        stored: inout StoredSpecTask?,
+        correlationID: String
+    ) -> [CoordinationEntry] {
+        var coordination: [CoordinationEntry] = []
+        for emission in emissions {
+            switch emission {
+            case .status(let event): status(event, task: task, stored: &stored, correlationID: correlationID)
+            case .zed(let command): zed(command, task: task, correlationID: correlationID)
+            case .coordination(let entry): coordination.append(entry)
+            }
+        }
+        return coordination
     }
 
     private mutating func nextEventID() -> String {

@@ -167,7 +167,37 @@ extension ServiceEnvironment {
             }
             settings.maxBatchSize = batch
         }
+        if let value = env["SPECTASK_HEARTBEAT_TIMEOUT"] {
+            settings.heartbeatTimeout = try duration(value, of: "SPECTASK_HEARTBEAT_TIMEOUT")
+        }
+        if let value = env["SPECTASK_HEARTBEAT_FAIL_AFTER"] {
+            settings.heartbeatFailAfter = try duration(value, of: "SPECTASK_HEARTBEAT_FAIL_AFTER")
+        }
+        if let value = env["SPECTASK_SWEEP_INTERVAL"] {
+            settings.sweepInterval = try duration(value, of: "SPECTASK_SWEEP_INTERVAL")
+        }
+        guard settings.heartbeatFailAfter > settings.heartbeatTimeout else {
+            throw ConfigurationError(
+                "SPECTASK_HEARTBEAT_FAIL_AFTER (\(settings.heartbeatFailAfter)) must be longer than "
+                    + "SPECTASK_HEARTBEAT_TIMEOUT (\(settings.heartbeatTimeout))"
+            )
+        }
         return settings
+    }
+
+    /// `250ms`, `15s`, `2m`, or a number of seconds; more than 0 and at most a day.
+    public static func duration(_ value: String, of name: String) throws -> Duration {
+        let text = value.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        let unit = units.first { text.hasSuffix($0.suffix) } ?? ("", 1000)
+        guard let number = Double(text.dropLast(unit.suffix.count)), number.isFinite,
+            case let milliseconds = number * unit.milliseconds, milliseconds >= 1, milliseconds <= 86_400_000
+        else {
+            throw ConfigurationError(
+                "\(name) is '\(value)'; expected a duration from 1ms to 24h such as 500ms, 15s or 2m"
+            )
+        }
+        return .milliseconds(Int64(milliseconds.rounded()))
     }
 }
 

@@ -18,6 +18,7 @@ struct ManagerStartImplementationTests {
                 default: event.name
                 }
             case .zed(let command): command.type
+            case .coordination(let entry): "coordination \(entry.id)"
             }
         }
         #expect(

@@ -75,11 +75,17 @@ extension MessagesTests {
         @Test("every command type is known to the decoder, with the documented names")
         func names() {
             #expect(SpecTaskCommand.names == MessageSamples.commands.map(\.name))
-            #expect(Set(SpecTaskCommand.names).count == 16)
+            #expect(Set(SpecTaskCommand.names).count == 17)
             for name in SpecTaskCommand.names {
                 #expect(SpecTaskCommand.payloadFields(name: name) != nil)
+                #expect(SpecTaskCommand.payloadFields(type: SpecTaskCommand.typePrefix + name) != nil)
             }
             #expect(SpecTaskCommand.payloadFields(name: "fly") == nil)
+            #expect(SpecTaskCommand.payloadFields(type: "spectask.command.fly") == nil)
+            // A Zed event is not a command: it has no command name, only its whole type.
+            #expect(SpecTaskCommand.payloadFields(name: "heartbeat") == nil)
+            #expect(SpecTaskCommand.payloadFields(type: "spectask.command.heartbeat") == nil)
+            #expect(SpecTaskCommand.payloadFields(type: "zed.event.heartbeat") != nil)
         }
 
         // MARK: - Envelope

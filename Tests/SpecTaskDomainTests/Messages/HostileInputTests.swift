@@ -173,24 +173,66 @@ extension MessagesTests {
             }
         }
 
+        @Test("every truncation of a valid Zed event is rejected, without a crash")
+        func zedEventTruncations() throws {
+            let heartbeat = try #require(MessageSamples.zedEvents.first { $0.name == "heartbeat" })
+            let bytes = CommandEncoder.encode(
+                id: "e-1",
+                specTaskID: MessageSamples.specTaskID,
+                source: "zed-runner",
+                event: heartbeat,
+                runnerToken: MessageSamples.runnerToken
+            )
+            #expect(throws: Never.self) {
+                try CommandDecoder.decode(bytes, appliedAt: Self.appliedAt, family: .zedEvents).get()
+            }
+            for length in 0..<bytes.count {
+                let truncated = Array(bytes[..<length])
+                #expect(CommandDecoder.decode(truncated, appliedAt: Self.appliedAt, family: .zedEvents).failure != nil)
+            }
+        }
+
         @Test("random corruption of valid messages never crashes")
         func corruption() {
-            var generator = SplitMix64(seed: 0x5EC7_A5C)
             let messages = MessageSamples.commands.map {
                 CommandEncoder.encode(id: "e", specTaskID: MessageSamples.specTaskID, source: "tests", command: $0)
             }
+            let rejected = Self.corrupt(messages, seed: 0x5EC7_A5C, family: .commands)
+            #expect(rejected > 1000)
+        }
+
+        @Test("random corruption of valid Zed events never crashes")
+        func zedEventCorruption() {
+            let messages = MessageSamples.zedEvents.map {
+                CommandEncoder.encode(
+                    id: "e",
+                    specTaskID: MessageSamples.specTaskID,
+                    source: "zed-runner",
+                    event: $0,
+                    runnerToken: MessageSamples.runnerToken
+                )
+            }
+            let rejected = Self.corrupt(messages, seed: 0x2ED_E7E, family: .zedEvents)
+            #expect(rejected > 1000)
+        }
+
+        /// Decodes 3000 copies of the messages, each with up to four random bytes overwritten.
+        ///
+        /// - Returns: How many were rejected (each rejection must say why).
+        static func corrupt(_ messages: [[UInt8]], seed: UInt64, family: CommandDecoder.InputFamily) -> Int {
+            var generator = SplitMix64(seed: seed)
             var rejected = 0
             for _ in 0..<3000 {
                 var bytes = messages[Int(generator.next() % UInt64(messages.count))]
                 for _ in 0...(generator.next() % 4) {
                     bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
                 }
-                if case .failure(let rejection) = CommandDecoder.decode(bytes, appliedAt: Self.appliedAt) {
+                if case .failure(let rejection) = CommandDecoder.decode(bytes, appliedAt: appliedAt, family: family) {
                     rejected += 1
                     #expect(!rejection.message.isEmpty)
                 }
             }
-            #expect(rejected > 1000)
+            return rejected
         }
     }
 }

@@ -67,6 +67,7 @@ enum MessageSamples {
         .setSharedContext(SetSharedContext(key: "api.base_url", value: "https://api.example.com/v1")),
         .retryWorkSession(RetryWorkSession(workSessionID: "ws-2", newWorkSessionID: "ws-2b")),
         .setConcurrencyLimit(SetConcurrencyLimit(maxConcurrentSessions: 4)),
+        .setBudget(SetBudget(maxTokens: 2_000_000, maxCostMicros: 25_000_000)),
     ]
 
     /// Every command with only its required members.
@@ -87,6 +88,94 @@ enum MessageSamples {
         .setSharedContext(SetSharedContext(key: "k", value: nil)),
         .retryWorkSession(RetryWorkSession(workSessionID: "ws-1")),
         .setConcurrencyLimit(SetConcurrencyLimit(maxConcurrentSessions: nil)),
+        .setBudget(SetBudget()),
+    ]
+
+    // MARK: - Zed events
+
+    /// The token of the sample instance `zed-1`, as its `create_instance` command carries it.
+    static let runnerToken = "tok-0123456789abcdef"
+
+    /// Every Zed event, each with all its members set.
+    static let zedEvents: [ZedEvent] = [
+        .instanceReady(ZedInstanceReady(instanceID: "zed-1")),
+        .instanceStopped(ZedInstanceStopped(instanceID: "zed-1", reason: "runner shut down")),
+        .instanceDisconnected(ZedInstanceDisconnected(instanceID: "zed-1", reason: "network lost")),
+        .instanceError(ZedInstanceError(instanceID: "zed-1", error: "workspace could not be opened")),
+        .heartbeat(
+            ZedHeartbeat(
+                instanceID: "zed-1",
+                cpuPercent: 250,
+                memoryMB: 4096,
+                uptimeSeconds: 3600,
+                threads: [
+                    ZedHeartbeat.Thread(workSessionID: "ws-1", status: .active, progress: 60),
+                    ZedHeartbeat.Thread(workSessionID: "ws-2", status: .disconnected),
+                ]
+            )
+        ),
+        .threadCreated(ZedThreadCreated(instanceID: "zed-1", workSessionID: "ws-2", zedThreadExternalID: "zt-abc")),
+        .threadStatusChanged(
+            ZedThreadStatusChanged(instanceID: "zed-1", workSessionID: "ws-2", status: .disconnected, reason: "crash")
+        ),
+        .threadActivity(
+            ZedThreadActivity(
+                instanceID: "zed-1",
+                workSessionID: "ws-2",
+                kind: .testRun,
+                summary: "Ran the API tests",
+                filesChanged: 3,
+                linesAdded: 120,
+                linesRemoved: 7,
+                testsRun: 42,
+                testsPassed: 41,
+                progress: 70,
+                tokensIn: 12_000,
+                tokensOut: 3_400,
+                costMicros: 185_000
+            )
+        ),
+        .threadCompleted(ZedThreadCompleted(instanceID: "zed-1", workSessionID: "ws-2", summary: "API done")),
+        .threadFailed(ZedThreadFailed(instanceID: "zed-1", workSessionID: "ws-2", reason: "tests keep failing")),
+        .spawnRequested(
+            ZedSpawnRequested(
+                instanceID: "zed-1",
+                workSessionID: "ws-2",
+                name: "Debug the login race",
+                description: "Reproduce and fix",
+                implementationTaskIndex: 2,
+                initialPrompt: "Look at the session store first.",
+                newWorkSessionID: "ws-9"
+            )
+        ),
+        .coordinationMessage(
+            ZedCoordinationMessage(
+                instanceID: "zed-1",
+                fromWorkSessionID: "ws-2",
+                toWorkSessionID: "ws-1",
+                kind: .response,
+                message: "The schema is merged.",
+                replyTo: "coord-7"
+            )
+        ),
+    ]
+
+    /// Every Zed event with only its required members.
+    static let minimalZedEvents: [ZedEvent] = [
+        .instanceReady(ZedInstanceReady(instanceID: "z")),
+        .instanceStopped(ZedInstanceStopped(instanceID: "z")),
+        .instanceDisconnected(ZedInstanceDisconnected(instanceID: "z")),
+        .instanceError(ZedInstanceError(instanceID: "z", error: "")),
+        .heartbeat(ZedHeartbeat(instanceID: "z")),
+        .threadCreated(ZedThreadCreated(instanceID: "z", workSessionID: "w", zedThreadExternalID: "x")),
+        .threadStatusChanged(ZedThreadStatusChanged(instanceID: "z", workSessionID: "w", status: .pending)),
+        .threadActivity(ZedThreadActivity(instanceID: "z", workSessionID: "w", kind: .other)),
+        .threadCompleted(ZedThreadCompleted(instanceID: "z", workSessionID: "w")),
+        .threadFailed(ZedThreadFailed(instanceID: "z", workSessionID: "w", reason: "")),
+        .spawnRequested(ZedSpawnRequested(instanceID: "z", workSessionID: "w", name: "n")),
+        .coordinationMessage(
+            ZedCoordinationMessage(instanceID: "z", fromWorkSessionID: "w", kind: .broadcast, message: "")
+        ),
     ]
 
     // MARK: - Entities
@@ -106,6 +195,7 @@ enum MessageSamples {
         projectPath: "/projects/app",
         maxConcurrentSessions: 2,
         agentConfig: .object(["model": .string("large")]),
+        budget: Budget(maxTokens: 2_000_000, maxCostMicros: 25_000_000),
         createdAt: time,
         updatedAt: later
     )
@@ -134,7 +224,18 @@ enum MessageSamples {
         specTaskID: specTaskID,
         zedThreadExternalID: "zed-thread-77",
         status: .active,
-        lastActivityAt: later
+        lastActivityAt: later,
+        usage: Usage(
+            activities: 5,
+            filesChanged: 4,
+            linesAdded: 200,
+            linesRemoved: 30,
+            testsRun: 42,
+            testsPassed: 41,
+            tokensIn: 52_000,
+            tokensOut: 9_100,
+            costMicros: 1_250_000
+        )
     )
 
     static let implementationTask = ImplementationTask(
@@ -155,7 +256,14 @@ enum MessageSamples {
         assignedWorkSessionID: "ws-2"
     )
 
-    static let zedInstance = ZedInstance(id: "zed-1", specTaskID: specTaskID, status: .ready, lastHeartbeatAt: later)
+    static let zedInstance = ZedInstance(
+        id: "zed-1",
+        specTaskID: specTaskID,
+        status: .ready,
+        lastHeartbeatAt: later,
+        resources: ResourceUsage(cpuPercent: 250, memoryMB: 4096, uptimeSeconds: 3600),
+        lastError: "heartbeat timed out"
+    )
 
     // MARK: - Outputs
 
@@ -199,7 +307,7 @@ enum MessageSamples {
                 specTaskID: specTaskID,
                 projectPath: "/projects/app",
                 workspaceConfig: workspaceConfig,
-                runnerToken: "tok-0123456789abcdef"
+                runnerToken: runnerToken
             )
         ),
         .createThread(
@@ -226,6 +334,29 @@ enum MessageSamples {
             )
         ),
         .stopInstance(StopZedInstanceOrder(instanceID: "zed-1", specTaskID: specTaskID, reason: "spec task done")),
+        .deliverMessage(
+            DeliverCoordinationMessage(
+                instanceID: "zed-1",
+                specTaskID: specTaskID,
+                messageID: "coord-8",
+                workSessionID: "ws-1",
+                threadID: "zt-1",
+                fromWorkSessionID: "ws-2",
+                kind: .response,
+                message: "The schema is merged.",
+                isBroadcast: false,
+                replyTo: "coord-7"
+            )
+        ),
+        .budgetExceeded(
+            BudgetExceededNotice(
+                instanceID: "zed-1",
+                specTaskID: specTaskID,
+                workSessionID: "ws-2",
+                threadID: "zt-2",
+                reason: "61100 tokens used of a budget of 50000"
+            )
+        ),
     ]
 
     static let progress = ProgressCalculator.snapshot(
@@ -260,5 +391,18 @@ enum MessageSamples {
         data: String = #"{"name":"Auth"}"#
     ) -> String {
         #"{"specversion":"1.0","id":"evt-1","source":"tests","type":"\#(type)","subject":"\#(subject)","data":\#(data)}"#
+    }
+
+    /// A valid Zed event message as text, with `data` and `runnertoken` given as JSON text (`nil` leaves the token
+    /// out).
+    static func zedEventJSON(
+        type: String = "zed.event.heartbeat",
+        subject: String = specTaskID,
+        runnerToken: String? = #""tok-0123456789abcdef""#,
+        data: String = #"{"instanceID":"zed-1"}"#
+    ) -> String {
+        let token = runnerToken.map { #","runnertoken":\#($0)"# } ?? ""
+        return #"{"specversion":"1.0","id":"evt-1","source":"runner","type":"\#(type)","subject":"\#(subject)""#
+            + #"\#(token),"data":\#(data)}"#
     }
 }

@@ -43,6 +43,61 @@ extension MessagesTests {
             #expect(event.datacontenttype == "application/json")
         }
 
+        @Test(
+            "every Zed event, fully and minimally filled, survives CommandEncoder → CommandDecoder with its token",
+            arguments: MessageSamples.zedEvents + MessageSamples.minimalZedEvents
+        )
+        func zedEvent(_ event: ZedEvent) throws {
+            let bytes = CommandEncoder.encode(
+                id: "zev-1",
+                specTaskID: "st-9",
+                source: "zed-runner",
+                event: event,
+                runnerToken: MessageSamples.runnerToken,
+                time: MessageSamples.time
+            )
+            let decoded = try CommandDecoder.decode(bytes, appliedAt: Self.appliedAt, family: .zedEvents).get()
+            #expect(
+                decoded
+                    == IncomingCommand(
+                        id: "zev-1",
+                        specTaskID: "st-9",
+                        time: Self.appliedAt,
+                        command: .zedEvent(event),
+                        runnerToken: MessageSamples.runnerToken
+                    )
+            )
+            #expect(decoded.command.isZedEvent)
+            #expect(decoded.command.isHeartbeat == (event.name == "heartbeat"))
+            #expect(decoded.command.name == event.name)
+
+            let cloudEvent = try JSONDecoder().decode(CloudEvent.self, from: Data(bytes))
+            #expect(cloudEvent.type == "zed.event.\(event.name)")
+            #expect(cloudEvent.type == event.type)
+            #expect(cloudEvent.type == decoded.command.type)
+            #expect(cloudEvent.subject == "st-9")
+            #expect(cloudEvent.source == "zed-runner")
+            #expect(cloudEvent.runnertoken == MessageSamples.runnerToken)
+            #expect(cloudEvent.actor == nil)
+            #expect(cloudEvent.date == MessageSamples.time)
+        }
+
+        @Test("a Zed event encoded without a token decodes without one (the worker then refuses it)")
+        func zedEventWithoutToken() throws {
+            let event = MessageSamples.zedEvents[0]
+            let bytes = CommandEncoder.encode(
+                id: "zev-2",
+                specTaskID: "st-9",
+                source: "zed-runner",
+                event: event,
+                runnerToken: nil
+            )
+            #expect(!String(decoding: bytes, as: UTF8.self).contains("runnertoken"))
+            let decoded = try CommandDecoder.decode(bytes, appliedAt: Self.appliedAt, family: .zedEvents).get()
+            #expect(decoded.runnerToken == nil)
+            #expect(decoded.command == .zedEvent(event))
+        }
+
         @Test("every status event survives EventEncoder → EventDecoder", arguments: MessageSamples.statusEvents)
         func status(_ status: StatusEvent) throws {
             let bytes = EventEncoder.status(
@@ -191,6 +246,11 @@ extension MessagesTests {
         func names() {
             #expect(StatusEvent.names == MessageSamples.statusEvents.map(\.name))
             #expect(ZedCommand.names == MessageSamples.zedCommands.map(\.name))
+            #expect(Set(ZedCommand.names).count == 6)
+            #expect(ZedEvent.names == MessageSamples.zedEvents.map(\.name))
+            #expect(ZedEvent.names == MessageSamples.minimalZedEvents.map(\.name))
+            #expect(Set(ZedEvent.names).count == 12)
+            #expect(SpecTaskCommand.names == MessageSamples.minimalCommands.map(\.name))
         }
     }
 }

@@ -7,7 +7,8 @@ extension MessagesTests {
     /// the same tool anyone can run on a captured message.
     @Suite("JSON Schemas")
     struct SchemaConformanceTests {
-        /// Every message this system writes: all commands (as clients send them) and all outputs.
+        /// Every message this system reads or writes: all commands (as clients send them), all Zed events (as
+        /// runners send them) and all outputs.
         static func validMessages() -> [(schema: String, message: [UInt8])] {
             var messages: [(String, [UInt8])] = []
             for (index, command) in (MessageSamples.commands + MessageSamples.minimalCommands).enumerated() {
@@ -20,6 +21,17 @@ extension MessagesTests {
                     time: index.isMultiple(of: 3) ? nil : MessageSamples.time
                 )
                 messages.append(("\(command.type).schema.json", bytes))
+            }
+            for (index, event) in (MessageSamples.zedEvents + MessageSamples.minimalZedEvents).enumerated() {
+                let bytes = CommandEncoder.encode(
+                    id: "zev-\(index)",
+                    specTaskID: MessageSamples.specTaskID,
+                    source: "zed-runner",
+                    event: event,
+                    runnerToken: MessageSamples.runnerToken,
+                    time: index.isMultiple(of: 3) ? nil : MessageSamples.time
+                )
+                messages.append(("\(event.type).schema.json", bytes))
             }
             for (index, status) in MessageSamples.statusEvents.enumerated() {
                 let bytes = EventEncoder.status(
@@ -71,6 +83,12 @@ extension MessagesTests {
                  "traceparent":"00-abc-01","priority":3,"data":{"name":"Auth","description":null}}
                 """#
             messages.append(("spectask.command.create.schema.json", Array(handWritten.utf8)))
+            let handWrittenZed = #"""
+                {"specversion":"1.0","id":"z","source":"runner","type":"zed.event.heartbeat","subject":"st-1",
+                 "runnertoken":"tok-1","traceparent":"00-abc-01","data":{"instanceID":"zed-1","cpuPercent":null,
+                 "threads":[{"workSessionID":"ws-1","status":"active","progress":null}]}}
+                """#
+            messages.append(("zed.event.heartbeat.schema.json", Array(handWrittenZed.utf8)))
             return messages
         }
 
@@ -137,13 +155,63 @@ extension MessagesTests {
             #"{"specversion":"1.0","id":"e","source":"s","type":"spectask.command.cancel","subject":"st-1","x":{}}"#,
         ]
 
+        /// Zed events the decoder rejects for reasons a schema can express; the schemas must reject them too.
+        static let invalidZedEvents: [String] = [
+            MessageSamples.zedEventJSON(data: #"{"instanceID":"zed-1","threads":{}}"#),
+            MessageSamples.zedEventJSON(data: #"{"instanceID":"zed-1","threads":["ws-1"]}"#),
+            MessageSamples.zedEventJSON(
+                data: #"{"instanceID":"zed-1","threads":[{"workSessionID":"ws-1","status":"active","cpu":1}]}"#
+            ),
+            MessageSamples.zedEventJSON(data: #"{"instanceID":"zed-1","threads":[{"status":"active"}]}"#),
+            MessageSamples.zedEventJSON(
+                data: #"{"instanceID":"zed-1","threads":[{"workSessionID":"ws-1","status":"active","progress":101}]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                data: #"{"instanceID":"zed-1","threads":[{"workSessionID":"","status":"active"}]}"#
+            ),
+            MessageSamples.zedEventJSON(data: #"{"instanceID":"zed-1","cpuPercent":100001}"#),
+            MessageSamples.zedEventJSON(data: #"{"instanceID":"zed-1","memoryMB":-1}"#),
+            MessageSamples.zedEventJSON(data: #"{"cpuPercent":1}"#),
+            MessageSamples.zedEventJSON(data: "null"),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.thread_activity",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","kind":"other","tokensIn":-5}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.thread_activity",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","kind":"refactor"}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.thread_activity",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","kind":"other","costMicros":1.5}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.coordination_message",
+                data: #"{"instanceID":"zed-1","fromWorkSessionID":"ws-1","kind":"gossip","message":"hi"}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.coordination_message",
+                data: #"{"instanceID":"zed-1","fromWorkSessionID":"ws-1","kind":"request"}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.thread_created",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","zedThreadExternalID":"z\u0000"}"#
+            ),
+            MessageSamples.zedEventJSON(type: "zed.event.instance_ready", data: #"{"instanceID":"zed-1","x":1}"#),
+            MessageSamples.zedEventJSON(runnerToken: "42"),
+            MessageSamples.zedEventJSON(runnerToken: #""\#(String(repeating: "t", count: 501))""#),
+            MessageSamples.zedEventJSON(runnerToken: #""""#),
+            MessageSamples.zedEventJSON(subject: "st 1"),
+        ]
+
         @Test("what the decoder rejects, the command schemas reject too")
         func schemasAgreeWithTheDecoder() throws {
             var messages: [(schema: String, message: [UInt8])] = []
-            for text in Self.invalidCommands {
+            for text in Self.invalidCommands + Self.invalidZedEvents {
                 let type = try #require(text.firstMatch(of: /"type":"([a-z._]+)"/)?.1)
                 messages.append(("\(type).schema.json", Array(text.utf8)))
-                let decoded = CommandDecoder.decode(Array(text.utf8), appliedAt: MessageSamples.time)
+                let family: CommandDecoder.InputFamily = type.hasPrefix(ZedEvent.typePrefix) ? .zedEvents : .commands
+                let decoded = CommandDecoder.decode(Array(text.utf8), appliedAt: MessageSamples.time, family: family)
                 #expect(throws: InputRejection.self, "\(text)") { try decoded.get() }
             }
             let result = try SchemaChecker.run(messages)
@@ -157,15 +225,19 @@ extension MessagesTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: SchemaFiles.directory.path)
                 .filter { $0.hasSuffix(".schema.json") && $0 != "common.schema.json" }
             #expect(Set(files) == Set(SchemaFiles.messageTypes.map { "\($0).schema.json" }))
-            #expect(SchemaFiles.messageTypes.count == 16 + 8 + 4 + 2)
+            #expect(SchemaFiles.messageTypes.count == 17 + 8 + 6 + 2 + 12)
         }
 
-        @Test("each command schema states exactly the decoder's members, types and limits")
+        @Test("each command and Zed event schema states exactly the decoder's members, types and limits")
         func commandSchemasMatchTheFieldTable() throws {
-            for name in SpecTaskCommand.names {
-                let type = SpecTaskCommand.typePrefix + name
+            let types =
+                SpecTaskCommand.names.map { SpecTaskCommand.typePrefix + $0 }
+                + ZedEvent.names.map { ZedEvent.typePrefix + $0 }
+            for type in types {
                 let schema = try SchemaFiles.load("\(type).schema.json")
-                let fields = try #require(SpecTaskCommand.payloadFields(name: name))
+                let fields = try #require(SpecTaskCommand.payloadFields(type: type), "\(type)")
+                let envelope = type.hasPrefix(ZedEvent.typePrefix) ? "zedEventEnvelope" : "commandEnvelope"
+                #expect(schema["$ref"] as? String == "common.schema.json#/$defs/\(envelope)", "\(type)")
                 let properties = try #require(schema["properties"] as? [String: Any])
                 #expect((properties["type"] as? [String: Any])?["const"] as? String == type)
                 let data = try #require(properties["data"] as? [String: Any])
@@ -196,6 +268,9 @@ extension MessagesTests {
                 ("checklistItem", MessageSamples.implementationTask.checklist[0]),
                 ("implementationTask", MessageSamples.implementationTask),
                 ("zedInstance", MessageSamples.zedInstance),
+                ("usage", Usage.zero),
+                ("budget", Budget()),
+                ("resourceUsage", ResourceUsage()),
                 ("createdIDs", CreatedIDs()),
                 ("commandOutcome", CommandOutcome(commandID: "c", commandType: "t")),
                 ("specTaskChange", SpecTaskChange(from: nil, to: .backlog, specTask: MessageSamples.specTask)),
@@ -229,6 +304,8 @@ extension MessagesTests {
                 case .createThread(let payload): ("createZedThread", payload)
                 case .stopThread(let payload): ("stopZedThread", payload)
                 case .stopInstance(let payload): ("stopZedInstanceOrder", payload)
+                case .deliverMessage(let payload): ("deliverCoordinationMessage", payload)
+                case .budgetExceeded(let payload): ("budgetExceededNotice", payload)
                 }
             }
 
@@ -246,7 +323,29 @@ extension MessagesTests {
             }
         }
 
-        @Test("the shared definitions list exactly the Swift statuses")
+        @Test("the Zed event envelope is the command one with a zed.event type and the runner token required")
+        func zedEventEnvelope() throws {
+            let definitions = try #require(try SchemaFiles.load("common.schema.json")["$defs"] as? [String: Any])
+            let command = try #require(definitions["commandEnvelope"] as? [String: Any])
+            let zed = try #require(definitions["zedEventEnvelope"] as? [String: Any])
+            #expect(zed["required"] as? [String] == ["specversion", "id", "source", "type", "subject", "runnertoken"])
+            let commandMembers = try #require(command["properties"] as? [String: Any])
+            let zedMembers = try #require(zed["properties"] as? [String: Any])
+            #expect(Set(zedMembers.keys) == Set(commandMembers.keys))
+            #expect((zedMembers["type"] as? [String: Any])?["pattern"] as? String == #"^zed\.event\.[a-z_]+$"#)
+            #expect((zedMembers["runnertoken"] as? [String: Any])?["$ref"] as? String == "#/$defs/attributeText")
+            for name in commandMembers.keys where !["type", "runnertoken"].contains(name) {
+                #expect(
+                    try SchemaFiles.canonical(zedMembers[name]) == SchemaFiles.canonical(commandMembers[name]),
+                    "\(name)"
+                )
+            }
+            for name in ["type", "propertyNames", "additionalProperties"] {
+                #expect(try SchemaFiles.canonical(zed[name]) == SchemaFiles.canonical(command[name]), "\(name)")
+            }
+        }
+
+        @Test("the shared definitions list exactly the Swift statuses and kinds")
         func enumsMatchSwift() throws {
             let expected: [String: [String]] = [
                 "specTaskStatus": SpecTaskStatus.allCases.map(\.rawValue),
@@ -257,6 +356,8 @@ extension MessagesTests {
                 "workSessionPhase": WorkSessionPhase.allCases.map(\.rawValue),
                 "effort": Effort.allCases.map(\.rawValue),
                 "checklistState": ChecklistItem.State.allCases.map(\.rawValue),
+                "coordinationKind": CoordinationKind.allCases.map(\.rawValue),
+                "zedActivityKind": ZedThreadActivity.Kind.allCases.map(\.rawValue),
             ]
             let definitions = try #require(try SchemaFiles.load("common.schema.json")["$defs"] as? [String: Any])
             for (name, values) in expected {
@@ -278,10 +379,18 @@ enum SchemaFiles {
         + StatusEvent.names.map { StatusEvent.typePrefix + $0 }
         + ZedCommand.names.map { ZedCommand.typePrefix + $0 }
         + [EventEncoder.progressType, EventEncoder.rejectedType]
+        + ZedEvent.names.map { ZedEvent.typePrefix + $0 }
 
     static func load(_ file: String) throws -> [String: Any] {
         let data = try Data(contentsOf: directory.appendingPathComponent(file))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// A schema fragment as JSON text with sorted keys, to compare two fragments.
+    static func canonical(_ fragment: Any?) throws -> String {
+        let value = try #require(fragment)
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func types(of schema: [String: Any]) -> [String] {
@@ -324,6 +433,20 @@ enum SchemaFiles {
             return try matches(resolve(items).schema, .string(itemLength))
         case .anyJSON:
             return schema["type"] == nil && schema["$ref"] == nil
+        case .objects(let fields, let maxCount):
+            guard types(of: schema) == ["array"], schema["maxItems"] as? Int == maxCount,
+                let items = schema["items"] as? [String: Any], types(of: items) == ["object"],
+                items["additionalProperties"] as? Bool == false,
+                let members = items["properties"] as? [String: Any],
+                Set(members.keys) == Set(fields.map(\.name)),
+                (items["required"] as? [String] ?? []) == fields.filter(\.isRequired).map(\.name)
+            else { return false }
+            for field in fields {
+                guard let member = members[field.name] as? [String: Any] else { return false }
+                let (resolved, nullable) = try resolve(member)
+                guard nullable == !field.isRequired, try matches(resolved, field.kind) else { return false }
+            }
+            return true
         }
     }
 }

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import SpecTaskDomain
+import SpecTaskStore
+
+/// Fires heartbeat timeouts: a ready Zed instance silent for `heartbeatTimeout` becomes disconnected (its
+/// active threads too), a disconnected one silent for `heartbeatFailAfter` fails (its sessions too).
+///
+/// Every worker runs one. Each timeout is applied like a runner's event, through the decision function, under
+/// the spec task's locks, in one transaction with its outbox rows: the sweeper takes the task's advisory lock
+/// with `pg_try_advisory_xact_lock` (a task another worker is busy with is skipped until the next pass) and
+/// checks the silence again under the row lock, so two sweepers never fire one timeout twice.
+public struct HeartbeatSweeper: Service {
+    let client: PostgresClient
+    let topics: WorkerTopics
+    let settings: WorkerSettings
+    let repository: SpecTaskRepository
+    let outbox: OutboxStore
+    let decisionContext: DecisionContext
+    let metrics: WorkerMetrics
+    let clock: @Sendable () -> Date
+    let logger: Logger
+
+    public init(
+        client: PostgresClient,
+        settings: WorkerSettings,
+        runnerTokens: RunnerTokens,
+        metrics: WorkerMetrics = WorkerMetrics(),
+        clock: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger
+    ) {
+        self.client = client
+        self.topics = settings.topics
+        self.settings = settings
+        self.repository = SpecTaskRepository(logger: logger)
+        self.outbox = OutboxStore(logger: logger)
+        self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
+        self.metrics = metrics
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var backoff = Backoff()
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let fired = try await sweepOnce()
+                metrics.recordHeartbeatTimeouts(fired)
+                backoff.reset()
+                try await Task.sleep(for: settings.sweepInterval)
+            } catch is CancellationError {
+                break
+            } catch {
+                let delay = backoff.next()
+                logger.error(
+                    "the heartbeat sweep failed; retrying",
+                    metadata: ["error": "\(String(reflecting: error))", "retry.in": "\(delay)"]
+                )
+                try? await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// One pass over the instances that went quiet.
+    ///
+    /// - Returns: How many timeouts this pass fired.
+    public func sweepOnce() async throws -> Int {
+        let now = clock()
+        let disconnectBefore = now.addingTimeInterval(-settings.heartbeatTimeout.seconds)
+        let failBefore = now.addingTimeInterval(-settings.heartbeatFailAfter.seconds)
+        let rows = try await client.query(
+            """
+            SELECT spec_task_id FROM zed_instances
+            WHERE (status = 'ready' AND last_heartbeat_at < \(disconnectBefore))
+               OR (status = 'disconnected' AND last_heartbeat_at < \(failBefore))
+            ORDER BY last_heartbeat_at LIMIT 200
+            """,
+            logger: logger
+        )
+        var candidates: [String] = []
+        for try await id in rows.decode(String.self) { candidates.append(id) }
+        var fired = 0
+        for specTaskID in candidates where try await expire(specTaskID, now: now) {
+            fired += 1
+        }
+        return fired
+    }
+
+    /// Applies the timeout of one spec task's instance, if it is still due once the task is locked.
+    private func expire(_ specTaskID: String, now: Date) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(\(specTaskID), 7))",
+                logger: logger
+            )
+            var locked = false
+            for try await value in rows.decode(Bool.self) { locked = value }
+            guard locked else { return false }
+            guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
+                let instance = stored.state.zedInstance, let lastHeartbeat = instance.lastHeartbeatAt
+            else { return false }
+
+            let silence = now.timeIntervalSince(lastHeartbeat)
+            let heard = "no heartbeat for \(Int(silence)) s"
+            let event: ZedEvent
+            switch instance.status {
+            case .ready where silence >= settings.heartbeatTimeout.seconds:
+                event = .instanceDisconnected(
+                    ZedInstanceDisconnected(
+                        instanceID: instance.id,
+                        reason: "\(heard) (timeout \(settings.heartbeatTimeout))"
+                    )
+                )
+            case .disconnected where silence >= settings.heartbeatFailAfter.seconds:
+                event = .instanceError(
+                    ZedInstanceError(
+                        instanceID: instance.id,
+                        error: "\(heard) (fails after \(settings.heartbeatFailAfter))"
+                    )
+                )
+            default:
+                return false
+            }
+            // The id names the instance, the step and the heartbeat it timed out after: unique per timeout, and
+            // the same if this very timeout were decided again.
+            let inputID =
+                "sweep.\(instance.id).\(event.name).\(Int64(lastHeartbeat.timeIntervalSince1970 * 1000))"
+            let input = IncomingCommand(
+                id: inputID,
+                specTaskID: specTaskID,
+                actor: "heartbeat-sweeper",
+                time: now,
+                command: .zedEvent(event)
+            )
+            guard
+                case .applied(let state, let emissions) = SpecTaskManager.decide(
+                    stored.state,
+                    input,
+                    context: decisionContext
+                )
+            else { return false }
+
+            var batch = OutputBatch(topics: topics, time: now)
+            batch.beginInput(position: inputID)
+            var current: StoredSpecTask? = stored
+            current!.state = state
+            _ = batch.add(emissions, task: specTaskID, stored: &current, correlationID: inputID)
+            try await repository.save(current!, previous: stored, on: connection)
+            batch.progress(current!)
+            try await outbox.append(batch.messages, on: connection)
+            logger.info(
+                "heartbeat timeout",
+                metadata: [
+                    "spec_task": "\(specTaskID)", "zed_instance": "\(instance.id)", "event": "\(event.name)",
+                    "silence.seconds": "\(Int(silence))",
+                ]
+            )
+            return true
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, for date arithmetic.
+    var seconds: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

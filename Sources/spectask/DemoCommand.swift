@@ -1,0 +1,262 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import SpecTaskDomain
+import SpecTaskStore
+import SpecTaskWorker
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole story on the running system: a five-task spec task from creation to done.",
+        discussion: """
+            Needs running workers and a Zed runner (scripts/up starts them). Creates "Implement complete user \
+            authentication system", submits the specs with the implementation plan (--plan), approves them, starts \
+            the implementation and shows the progress of every work session live until the task reaches 100%; then \
+            approves the implementation and prints the multi-session overview. Exits 0 when the task is done.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Spec task id (default: auth-<date>-<time>).", valueName: "id"))
+    var task: String?
+
+    @Option(help: ArgumentHelp("The implementation plan to submit.", valueName: "path"))
+    var plan = "docs/examples/auth-plan.md"
+
+    @Option(help: ArgumentHelp("Most work sessions active at once.", valueName: "n"))
+    var maxConcurrentSessions = 3
+
+    @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
+    var timeout = 300
+
+    @OptionGroup var topicOptions: TopicOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let task, let problem = CommandDecoder.subjectProblem(task) { throw ValidationError("--task: \(problem)") }
+        guard (1...100).contains(maxConcurrentSessions) else {
+            throw ValidationError("--max-concurrent-sessions must be between 1 and 100")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let logger = try logging.bootstrap(label: "spectask.demo")
+        guard let planText = try? String(contentsOfFile: plan, encoding: .utf8) else {
+            throw CLIError("can not read the implementation plan \(plan); run the demo from the repository root")
+        }
+        let taskID = task ?? "auth-" + Self.timestamp()
+        let topics = WorkerTopics(prefix: try topicOptions.prefix())
+        let kafka = try connection.kafka()
+        let deadline = ContinuousClock.now + .seconds(timeout)
+
+        let follower = try await StatusFollower.start(
+            kafka: kafka,
+            topics: [topics.status, topics.progress],
+            logger: logger
+        )
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
+        let database = try connection.database()
+        let overview = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            defer { group.cancelAll() }
+            var session = DemoSession(
+                taskID: taskID,
+                topics: topics,
+                producer: producer,
+                follower: follower,
+                deadline: deadline
+            )
+            print("Spec task \(taskID): Implement complete user authentication system")
+            try await session.send(
+                .create(
+                    CreateSpecTask(
+                        name: "Implement complete user authentication system",
+                        description: "Sign-up, sign-in, sessions and hardening, planned by an agent and approved.",
+                        projectPath: "/workspace/auth-service"
+                    )
+                ),
+                says: "created"
+            )
+            try await session.send(.startPlanning(StartPlanning()), says: "planning agent started")
+            try await session.send(
+                .submitSpecs(
+                    SubmitSpecs(
+                        requirements: "Users sign up, sign in and out; sessions expire; brute force is throttled.",
+                        design: "REST API over PostgreSQL; argon2id password hashes; signed session tokens.",
+                        implementationPlan: planText
+                    )
+                ),
+                says: "specs submitted"
+            )
+            try await session.send(.approveSpecs(ApproveSpecs(approver: "demo-reviewer")), says: "specs approved")
+            try await session.send(
+                .startImplementation(StartImplementation(maxConcurrentSessions: maxConcurrentSessions)),
+                says: "implementation started (at most \(maxConcurrentSessions) sessions at once)"
+            )
+            try await session.followUntilImplemented()
+            try await session.send(
+                .approveImplementation(ApproveImplementation(approver: "demo-reviewer")),
+                says: "implementation approved"
+            )
+            await follower.close()
+            return try await withPostgres(database, logger: logger) { client in
+                try await client.withConnection { try await SpecTaskRepository(logger: logger).load([taskID], on: $0) }
+            }[taskID]?.state
+        }
+        guard let overview else { throw CLIError("spec task \(taskID) is not in the database") }
+        print("")
+        print(OverviewText.render(overview))
+        print("")
+        print(
+            "Done. Follow it with `spectask show \(taskID)` or `spectask watch`; stop everything with `scripts/services down`."
+        )
+        guard overview.task.status == .done else { throw ExitCode(1) }
+    }
+
+    static func timestamp() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: Date())
+    }
+}
+
+/// The demo's conversation with the system: commands out, outcomes and progress in.
+private struct DemoSession {
+    let taskID: String
+    let topics: WorkerTopics
+    let producer: KafkaProducer
+    let follower: StatusFollower
+    let deadline: ContinuousClock.Instant
+    var sent = 0
+    var latest: ProgressSnapshot?
+    var status: SpecTaskStatus?
+    let interactive = isatty(STDOUT_FILENO) == 1
+    var drawnLines = 0
+    var lastPrinted = ""
+
+    init(
+        taskID: String,
+        topics: WorkerTopics,
+        producer: KafkaProducer,
+        follower: StatusFollower,
+        deadline: ContinuousClock.Instant
+    ) {
+        self.taskID = taskID
+        self.topics = topics
+        self.producer = producer
+        self.follower = follower
+        self.deadline = deadline
+    }
+
+    /// Sends a command and waits for its outcome; a rejection ends the demo.
+    mutating func send(_ command: SpecTaskCommand, says: String) async throws {
+        sent += 1
+        // Short ids: the ids of the sessions a command creates are derived from it (ws-<command id>-<n>).
+        let id = "\(taskID).\(sent)"
+        let bytes = CommandEncoder.encode(
+            id: id,
+            specTaskID: taskID,
+            actor: "spectask-demo",
+            source: "spectask-demo",
+            command: command,
+            time: Date()
+        )
+        _ = try await producer.send(KafkaProducerRecord(topic: topics.commands, key: Array(taskID.utf8), value: bytes))
+        while ContinuousClock.now < deadline {
+            for message in try await follower.next() {
+                absorb(message.event, message.status, raw: message.raw.value)
+                guard message.event.correlationid == id else { continue }
+                switch message.status {
+                case .commandApplied?:
+                    print("  ✓ \(says)")
+                    return
+                case .commandRejected(let outcome)?:
+                    throw CLIError("\(command.type) was rejected (\(outcome.code ?? "?")): \(outcome.reason ?? "")")
+                default:
+                    continue
+                }
+            }
+        }
+        throw CLIError("no answer to \(command.type) in time: are the workers running? (scripts/services status)")
+    }
+
+    /// Shows the progress of every work session until the implementation is finished (100%).
+    mutating func followUntilImplemented() async throws {
+        while ContinuousClock.now < deadline {
+            var changed = false
+            for message in try await follower.next() {
+                changed = absorb(message.event, message.status, raw: message.raw.value) || changed
+            }
+            if changed { draw() }
+            switch status {
+            case .implementationReview?, .done?:
+                draw()
+                print("  ✓ all work sessions completed: 100%")
+                return
+            case .implementationFailed?, .cancelled?:
+                throw CLIError("the implementation ended as \(status!.rawValue); see `spectask show \(taskID)`")
+            default:
+                continue
+            }
+        }
+        throw CLIError(
+            "the task did not reach 100% in time; is the Zed runner running? (scripts/services status, .local/logs/)"
+        )
+    }
+
+    /// Takes in a status or progress message of this task. Returns whether the picture changed.
+    @discardableResult
+    private mutating func absorb(_ event: CloudEvent, _ statusEvent: StatusEvent?, raw: [UInt8]) -> Bool {
+        guard event.subject == taskID else { return false }
+        if event.type == EventEncoder.progressType, let (_, snapshot) = try? EventDecoder.decodeProgress(raw) {
+            latest = snapshot
+            if let newStatus = snapshot.specTaskStatus { status = newStatus }
+            return true
+        }
+        if case .specTaskChanged(let change)? = statusEvent {
+            status = change.to
+            return true
+        }
+        return false
+    }
+
+    /// The progress bars: redrawn in place in a terminal, printed when they change otherwise.
+    private mutating func draw() {
+        guard let latest else { return }
+        var lines = [
+            "  overall \(OverviewText.bar(latest.overallPercent, width: 30)) \(latest.overallPercent)%   "
+                + "tokens \(latest.usage.tokens)  cost \(Budget.dollars(latest.usage.costMicros))"
+        ]
+        for session in latest.workSessions {
+            let task = session.implementationTaskIndex.map { "task \($0)" } ?? "helper"
+            lines.append(
+                "    \(OverviewText.pad(session.workSessionID, 34)) \(OverviewText.pad(task, 7)) "
+                    + "\(OverviewText.pad(session.status.rawValue, 10)) \(OverviewText.bar(session.percent, width: 20)) "
+                    + "\(session.percent)%"
+            )
+        }
+        // Piped (a log, CI): one line per change instead of the redrawn block.
+        let text =
+            interactive
+            ? lines.joined(separator: "\n")
+            : "  \(OverviewText.bar(latest.overallPercent, width: 20)) \(latest.overallPercent)%  "
+                + latest.workSessions.map { session in
+                    "\(session.implementationTaskIndex.map { "task \($0)" } ?? "helper") \(session.percent)%"
+                }
+                .joined(separator: ", ")
+        guard text != lastPrinted else { return }
+        lastPrinted = text
+        if interactive, drawnLines > 0 { print("\u{1B}[\(drawnLines)A\u{1B}[J", terminator: "") }
+        print(text)
+        drawnLines = interactive ? lines.count : 0
+    }
+}

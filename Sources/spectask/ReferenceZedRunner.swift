@@ -1,0 +1,302 @@
+import Foundation
+import Kafka
+import Logging
+import SpecTaskDomain
+import SpecTaskWorker
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The runner side of the Zed protocol, played honestly through the broker: it reads `zed.commands`, keeps
+/// the instances and threads it was asked for, and reports on `zed.events` with each instance's runner token.
+///
+/// It stands in for real Zed runners (the demo and the tests use it): instead of an agent editing code, each
+/// thread reports a few activities over a few seconds (edits, files, tests, tokens and cost), then completes.
+actor ReferenceZedRunner {
+    struct Settings: Sendable {
+        var heartbeatInterval: Duration = .seconds(1)
+        var stepInterval: Duration = .milliseconds(500)
+        var steps = 6
+        /// The thread working on this implementation task asks for a helper session half way.
+        var spawnHelperForTask: Int?
+        /// Threads ask a running sibling a question half way, and answer the questions they get.
+        var coordinate = true
+        var tokensPerStep = 1_500
+        var costMicrosPerStep = 2_500
+    }
+
+    private struct Instance {
+        var specTaskID: String
+        var token: String
+        var startedAt: ContinuousClock.Instant
+        var threads: [String: RunningThread] = [:]
+    }
+
+    private struct RunningThread {
+        var command: CreateZedThread
+        var progress = 0
+        var task: Task<Void, Never>?
+    }
+
+    private let producer: KafkaProducer
+    private let topics: WorkerTopics
+    private let settings: Settings
+    private let logger: Logger
+    /// Event ids are `<run id>-<n>`: unique across restarts of the runner, so none is mistaken for a duplicate.
+    private let runID = UUID().uuidString.prefix(8).lowercased()
+    private var sent = 0
+    private var instances: [String: Instance] = [:]
+
+    init(producer: KafkaProducer, topics: WorkerTopics, settings: Settings, logger: Logger) {
+        self.producer = producer
+        self.topics = topics
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Sends a heartbeat for every live instance every `heartbeatInterval`, until cancelled.
+    func heartbeatLoop() async {
+        var cpu = CPUSampler()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.heartbeatInterval)
+            let cpuPercent = cpu.percentSinceLastSample()
+            for (instanceID, instance) in instances {
+                let threads = instance.threads.map { id, thread in
+                    ZedHeartbeat.Thread(
+                        workSessionID: thread.command.workSessionID,
+                        status: .active,
+                        progress: thread.progress
+                    )
+                }
+                .sorted { $0.workSessionID < $1.workSessionID }
+                let uptime = ContinuousClock.now - instance.startedAt
+                await send(
+                    .heartbeat(
+                        ZedHeartbeat(
+                            instanceID: instanceID,
+                            cpuPercent: cpuPercent,
+                            memoryMB: ResidentMemory.megabytes(),
+                            uptimeSeconds: Int(uptime.components.seconds),
+                            threads: threads
+                        )
+                    ),
+                    of: instanceID
+                )
+            }
+        }
+    }
+
+    /// Acts on one command from the worker.
+    func handle(_ command: ZedCommand) async {
+        switch command {
+        case .createInstance(let create):
+            guard instances[create.instanceID] == nil else { return }
+            instances[create.instanceID] = Instance(
+                specTaskID: create.specTaskID,
+                token: create.runnerToken,
+                startedAt: .now
+            )
+            logger.info("instance \(create.instanceID) opened for spec task \(create.specTaskID)")
+            await send(.instanceReady(ZedInstanceReady(instanceID: create.instanceID)), of: create.instanceID)
+        case .createThread(let create):
+            guard instances[create.instanceID] != nil,
+                instances[create.instanceID]?.threads[create.threadID] == nil
+            else { return }
+            logger.info("thread \(create.threadID) started for work session \(create.workSessionID)")
+            instances[create.instanceID]?.threads[create.threadID] = RunningThread(command: create)
+            let task = Task { await self.run(create) }
+            instances[create.instanceID]?.threads[create.threadID]?.task = task
+        case .stopThread(let stop):
+            instances[stop.instanceID]?.threads.removeValue(forKey: stop.threadID)?.task?.cancel()
+        case .stopInstance(let stop):
+            guard let instance = instances.removeValue(forKey: stop.instanceID) else { return }
+            for thread in instance.threads.values { thread.task?.cancel() }
+            logger.info("instance \(stop.instanceID) stopped: \(stop.reason)")
+            await send(
+                .instanceStopped(ZedInstanceStopped(instanceID: stop.instanceID, reason: "stopped as asked")),
+                of: stop.instanceID,
+                token: instance.token,
+                specTaskID: instance.specTaskID
+            )
+        case .deliverMessage(let message):
+            logger.info(
+                "thread \(message.threadID) got a \(message.kind.rawValue) from \(message.fromWorkSessionID): \(message.message)"
+            )
+            guard settings.coordinate, message.kind == .request,
+                instances[message.instanceID]?.threads[message.threadID] != nil
+            else { return }
+            await send(
+                .coordinationMessage(
+                    ZedCoordinationMessage(
+                        instanceID: message.instanceID,
+                        fromWorkSessionID: message.workSessionID,
+                        toWorkSessionID: message.fromWorkSessionID,
+                        kind: .response,
+                        message: "Here is what you asked for: the interface is in the shared context.",
+                        replyTo: message.messageID
+                    )
+                ),
+                of: message.instanceID
+            )
+        case .budgetExceeded(let notice):
+            logger.warning("thread \(notice.threadID): \(notice.reason)")
+        }
+    }
+
+    /// One thread's work: created, a few activities, maybe a spawn request and a question, then completed.
+    private func run(_ thread: CreateZedThread) async {
+        let instanceID = thread.instanceID
+        await send(
+            .threadCreated(
+                ZedThreadCreated(
+                    instanceID: instanceID,
+                    workSessionID: thread.workSessionID,
+                    zedThreadExternalID: "zed-\(thread.threadID)"
+                )
+            ),
+            of: instanceID
+        )
+        let kinds: [ZedThreadActivity.Kind] = [.codeEdit, .fileCreate, .codeEdit, .testRun, .codeEdit, .gitCommit]
+        let steps = max(1, settings.steps)
+        for step in 1...steps {
+            try? await Task.sleep(for: settings.stepInterval)
+            guard !Task.isCancelled, instances[instanceID]?.threads[thread.threadID] != nil else { return }
+            let progress = step * 100 / steps
+            instances[instanceID]?.threads[thread.threadID]?.progress = progress
+            let kind = kinds[(step - 1) % kinds.count]
+            await send(
+                .threadActivity(
+                    ZedThreadActivity(
+                        instanceID: instanceID,
+                        workSessionID: thread.workSessionID,
+                        kind: kind,
+                        summary: "\(kind.rawValue.replacingOccurrences(of: "_", with: " ")) for \(thread.name)",
+                        filesChanged: kind == .codeEdit || kind == .fileCreate ? 2 : 0,
+                        linesAdded: kind == .codeEdit || kind == .fileCreate ? 40 + step : 0,
+                        linesRemoved: kind == .codeEdit ? 5 : 0,
+                        testsRun: kind == .testRun ? 12 : 0,
+                        testsPassed: kind == .testRun ? 12 : 0,
+                        progress: progress,
+                        tokensIn: settings.tokensPerStep,
+                        tokensOut: settings.tokensPerStep / 3,
+                        costMicros: settings.costMicrosPerStep
+                    )
+                ),
+                of: instanceID
+            )
+            if step == (steps + 1) / 2 { await halfway(thread) }
+        }
+        guard !Task.isCancelled, instances[instanceID]?.threads.removeValue(forKey: thread.threadID) != nil else {
+            return
+        }
+        await send(
+            .threadCompleted(
+                ZedThreadCompleted(
+                    instanceID: instanceID,
+                    workSessionID: thread.workSessionID,
+                    summary: "\(thread.name) done"
+                )
+            ),
+            of: instanceID
+        )
+    }
+
+    /// Half way through, a thread may ask for a helper and put a question to a sibling.
+    private func halfway(_ thread: CreateZedThread) async {
+        if let index = settings.spawnHelperForTask, thread.implementationTaskIndex == index {
+            await send(
+                .spawnRequested(
+                    ZedSpawnRequested(
+                        instanceID: thread.instanceID,
+                        workSessionID: thread.workSessionID,
+                        name: "Helper: tests for \(thread.implementationTaskTitle ?? thread.name)",
+                        description: "Spawned by \(thread.workSessionID) to write the tests while it goes on",
+                        initialPrompt: "Write tests for the work of session \(thread.workSessionID)."
+                    )
+                ),
+                of: thread.instanceID
+            )
+        }
+        guard settings.coordinate,
+            let sibling = instances[thread.instanceID]?.threads.values
+                .filter({ $0.command.threadID != thread.threadID }).map(\.command)
+                .min(by: { $0.workSessionID < $1.workSessionID })
+        else { return }
+        await send(
+            .coordinationMessage(
+                ZedCoordinationMessage(
+                    instanceID: thread.instanceID,
+                    fromWorkSessionID: thread.workSessionID,
+                    toWorkSessionID: sibling.workSessionID,
+                    kind: .request,
+                    message: "\(thread.name) needs to know how \(sibling.name) is exposed."
+                )
+            ),
+            of: thread.instanceID
+        )
+    }
+
+    private func send(_ event: ZedEvent, of instanceID: String) async {
+        guard let instance = instances[instanceID] else { return }
+        await send(event, of: instanceID, token: instance.token, specTaskID: instance.specTaskID)
+    }
+
+    private func send(_ event: ZedEvent, of instanceID: String, token: String, specTaskID: String) async {
+        sent += 1
+        let bytes = CommandEncoder.encode(
+            id: "\(runID)-\(sent)",
+            specTaskID: specTaskID,
+            source: "spectask-zed-runner",
+            event: event,
+            runnerToken: token,
+            time: Date()
+        )
+        do {
+            _ = try await producer.send(
+                KafkaProducerRecord(topic: topics.zedEvents, key: Array(specTaskID.utf8), value: bytes)
+            )
+        } catch {
+            logger.error("could not send \(event.type) of instance \(instanceID): \(error)")
+        }
+    }
+}
+
+/// The process's CPU use between two samples, in percent of one core.
+struct CPUSampler {
+    private var lastCPU = CPUSampler.cpuSeconds()
+    private var lastWall = ContinuousClock.now
+
+    mutating func percentSinceLastSample() -> Int {
+        let cpu = Self.cpuSeconds()
+        let wall = ContinuousClock.now
+        let elapsed = (wall - lastWall).seconds
+        defer { (lastCPU, lastWall) = (cpu, wall) }
+        guard elapsed > 0 else { return 0 }
+        return max(0, Int(((cpu - lastCPU) / elapsed * 100).rounded()))
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}
+
+/// The resident memory of this process, from /proc (Linux).
+enum ResidentMemory {
+    static func megabytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

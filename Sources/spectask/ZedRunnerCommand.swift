@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import SpecTaskDomain
+import SpecTaskWorker
+
+struct ZedRunnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zed-runner",
+        abstract: "Run the reference Zed runner: plays the Zed side of zed.commands / zed.events through the broker.",
+        discussion: """
+            A stand-in for real Zed runners, used by the demo and the tests. It opens the instances and threads the \
+            worker asks for, sends a heartbeat per instance, and has each thread report a few activities (edits, \
+            files, tests, tokens, cost) over a few seconds before it completes. Every event carries the runner token \
+            the worker issued with the instance. It answers coordination requests, can ask for a helper session, \
+            and stops threads and instances when told. Stops cleanly on SIGTERM or Ctrl-C.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Consumer group on zed.commands.", valueName: "group"))
+    var groupID = "spectask-zed-runner"
+
+    @Option(help: ArgumentHelp("Seconds between heartbeats of each instance.", valueName: "seconds"))
+    var heartbeatInterval: Double = 1
+
+    @Option(help: ArgumentHelp("Seconds between the activities of a thread.", valueName: "seconds"))
+    var stepInterval: Double = 0.5
+
+    @Option(help: ArgumentHelp("Activities per thread before it completes.", valueName: "n"))
+    var steps = 6
+
+    @Option(
+        help: ArgumentHelp(
+            "The thread of this implementation task asks for a helper session half way.",
+            valueName: "index"
+        )
+    )
+    var spawnHelperForTask: Int?
+
+    @Flag(inversion: .prefixedNo, help: "Ask a sibling thread a question half way, and answer questions.")
+    var coordinate = true
+
+    @Option(help: ArgumentHelp("Tokens in per activity (tokens out are a third of it).", valueName: "n"))
+    var tokensPerStep = 1_500
+
+    @Option(help: ArgumentHelp("Cost per activity in millionths of a dollar.", valueName: "micros"))
+    var costMicrosPerStep = 2_500
+
+    @OptionGroup var topicOptions: TopicOptions
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard heartbeatInterval.isFinite, (0.05...600).contains(heartbeatInterval) else {
+            throw ValidationError("--heartbeat-interval must be between 0.05 and 600 seconds")
+        }
+        guard stepInterval.isFinite, (0...600).contains(stepInterval) else {
+            throw ValidationError("--step-interval must be between 0 and 600 seconds")
+        }
+        guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
+        guard (0...1_000_000).contains(tokensPerStep), (0...1_000_000_000).contains(costMicrosPerStep) else {
+            throw ValidationError("--tokens-per-step and --cost-micros-per-step must not be negative")
+        }
+        if let index = spawnHelperForTask, index < 1 {
+            throw ValidationError("--spawn-helper-for-task must be an implementation task index (1 or more)")
+        }
+    }
+
+    func run() async throws {
+        let logger = try logging.bootstrap(label: "spectask.zed-runner")
+        let topics = WorkerTopics(prefix: try topicOptions.prefix())
+        let kafka = try connection.kafka()
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                common: kafka,
+                groupID: groupID,
+                topics: [topics.zedCommands],
+                sessionTimeout: .seconds(6),
+                maxPollInterval: .seconds(10)
+            ),
+            logger: logger
+        )
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
+        let runner = ReferenceZedRunner(
+            producer: producer,
+            topics: topics,
+            settings: .init(
+                heartbeatInterval: .milliseconds(Int64(heartbeatInterval * 1000)),
+                stepInterval: .milliseconds(Int64(stepInterval * 1000)),
+                steps: steps,
+                spawnHelperForTask: spawnHelperForTask,
+                coordinate: coordinate,
+                tokensPerStep: tokensPerStep,
+                costMicrosPerStep: costMicrosPerStep
+            ),
+            logger: logger
+        )
+        logger.info("reference Zed runner consuming \(topics.zedCommands) as group \(groupID)")
+
+        let signals = SignalWatcher.stopSignals()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            group.addTask { await runner.heartbeatLoop() }
+            group.addTask {
+                for try await event in consumer.events() {
+                    guard case .messages(let messages) = event else { continue }
+                    for message in messages {
+                        do {
+                            let (_, command) = try EventDecoder.decodeZedCommand(message.value)
+                            await runner.handle(command)
+                        } catch {
+                            logger.warning("skipping a message on \(message.topic) that is not a Zed command: \(error)")
+                        }
+                    }
+                    try? await consumer.commit(messages)
+                }
+            }
+            await signals.wait()
+            logger.info("stopping the reference Zed runner")
+            await consumer.close()
+            group.cancelAll()
+            while let result = await group.nextResult() {
+                if case .failure(let error) = result, !(error is CancellationError) {
+                    logger.debug("runner task ended: \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+///
+/// `@unchecked`: the signal sources are only kept alive here, never touched after `stopSignals()` set them up.
+final class SignalWatcher: @unchecked Sendable {
+    private let stream: AsyncStream<Void>
+    private let sources: [any DispatchSourceSignal]
+
+    private init(stream: AsyncStream<Void>, sources: [any DispatchSourceSignal]) {
+        self.stream = stream
+        self.sources = sources
+    }
+
+    static func stopSignals() -> SignalWatcher {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        let sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+        return SignalWatcher(stream: stream, sources: sources)
+    }
+
+    func wait() async {
+        for await _ in stream { return }
+    }
+}
