@@ -19,9 +19,17 @@ extension DecisionDraft {
                 )
             }
         }
+        // Any report but a loss proves the runner is there: a lost instance and its threads are back (a thread
+        // can not complete while it counts as disconnected).
+        switch event {
+        case .instanceDisconnected, .instanceError, .instanceStopped: break
+        case .instanceReady: markAlive(reason: "Zed instance ready")
+        case .heartbeat: markAlive(reason: "heartbeat received after the instance was lost")
+        default: markAlive(reason: "the runner reported again after the instance was lost")
+        }
         switch event {
         case .instanceReady:
-            markAlive(reason: "Zed instance ready")
+            break
         case .heartbeat(let heartbeat):
             heartbeatReceived(heartbeat)
         case .instanceDisconnected(let disconnected):
@@ -141,7 +149,6 @@ extension DecisionDraft {
     }
 
     private mutating func heartbeatReceived(_ heartbeat: ZedHeartbeat) {
-        markAlive(reason: "heartbeat received after the instance was lost")
         updateZedInstance { instance in
             instance.resources = ResourceUsage(
                 cpuPercent: heartbeat.cpuPercent,
