@@ -230,4 +230,61 @@ struct ReadAPITests {
             }
         }
     }
+
+    @Test("the coordination log and the shared context: entries in order, paging, bad query parameters 400")
+    func coordinationLog() async throws {
+        let port = try Self.freePort()
+        try await Scenario.withSystem(adminPort: port) { system, _ in
+            let base = "http://127.0.0.1:\(port)/api/v1"
+            let (task, instance, sessions) = try await system.implementing(plan: ZedIntegrationTests.twoTasks)
+            try await ZedIntegrationTests.createThreads(system, task, instance, sessions: sessions)
+            try await system.apply(.setSharedContext(SetSharedContext(key: "db", value: "postgres")), task: task)
+            let kinds: [CoordinationKind] = [.handoff, .blocking, .notification]
+            for (number, kind) in kinds.enumerated() {
+                try await system.sendZedEvent(
+                    .coordinationMessage(
+                        ZedCoordinationMessage(
+                            instanceID: instance.instanceID,
+                            fromWorkSessionID: sessions[0],
+                            toWorkSessionID: sessions[1],
+                            kind: kind,
+                            message: "message \(number)"
+                        )
+                    ),
+                    task: task,
+                    token: instance.runnerToken
+                )
+            }
+            _ = try await system.zedCommands.waitForCount(3, timeout: .seconds(60), "three deliveries") {
+                $0.event.subject == task && $0.event.type == "zed.command.deliver_message"
+            }
+
+            let all = try await Self.get("\(base)/spec-tasks/\(task)/coordination-log")
+            #expect(all.status == 200 && all.contentType == "application/json")
+            let entries = try all.decode([CoordinationEntry].self)
+            #expect(entries.map(\.kind) == kinds)
+            #expect(entries.map(\.message) == ["message 0", "message 1", "message 2"])
+            #expect(entries.allSatisfy { $0.fromWorkSessionID == sessions[0] && $0.toWorkSessionID == sessions[1] })
+            let page = try await Self.get("\(base)/spec-tasks/\(task)/coordination-log?offset=1&limit=1")
+            #expect(try page.decode([CoordinationEntry].self).map(\.message) == ["message 1"])
+
+            let context = try await Self.get("\(base)/spec-tasks/\(task)/shared-context")
+            #expect(context.status == 200)
+            #expect(try context.decode([SharedContextEntry].self).map { [$0.key: $0.value] } == [["db": "postgres"]])
+
+            for query in ["limit=0", "limit=1001", "limit=abc", "offset=-1", "offset=1e3"] {
+                let answer = try await Self.get("\(base)/spec-tasks/\(task)/coordination-log?\(query)")
+                #expect(answer.status == 400, "\(query)")
+                #expect(
+                    answer.error?.contains("query parameter") == true,
+                    "\(query): \(String(describing: answer.error))"
+                )
+            }
+            let unknown = "no-such-task-\(UUID().uuidString.prefix(8))"
+            for path in ["coordination-log", "shared-context"] {
+                #expect(try await Self.get("\(base)/spec-tasks/\(unknown)/\(path)").status == 404)
+                #expect(try await Self.get("\(base)/spec-tasks/bad%20id/\(path)").status == 400)
+            }
+        }
+    }
 }

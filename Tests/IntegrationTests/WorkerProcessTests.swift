@@ -167,6 +167,21 @@ struct WorkerProcessTests {
             ),
             (["show", "no-such-task-\(UUID().uuidString.prefix(8))"], [:], "not found"),
             (["bench", "--tasks", "0"], [:], "--tasks must be 1…100000"),
+            (["worker"], ["SPECTASK_HEARTBEAT_TIMEOUT": "forever"], "SPECTASK_HEARTBEAT_TIMEOUT is 'forever'"),
+            (
+                ["worker"], ["SPECTASK_HEARTBEAT_TIMEOUT": "2m", "SPECTASK_HEARTBEAT_FAIL_AFTER": "1m"],
+                "must be longer than"
+            ),
+            (["zed-runner", "--heartbeat-interval", "0"], [:], "--heartbeat-interval must be between"),
+            (["zed-runner", "--heartbeat-interval", "nan"], [:], "--heartbeat-interval must be between"),
+            (["zed-runner", "--steps", "0"], [:], "--steps must be between 1 and 1000"),
+            (["zed-runner", "--tokens-per-step=-5"], [:], "must not be negative"),
+            (["zed-runner", "--spawn-helper-for-task", "0"], [:], "--spawn-helper-for-task must be"),
+            (["zed-runner", "--topic-prefix", "bad prefix!"], [:], "would make illegal topic names"),
+            (["demo", "--task", "bad task!"], [:], "--task: subject"),
+            (["demo", "--max-concurrent-sessions", "0"], [:], "--max-concurrent-sessions must be between"),
+            (["demo", "--timeout=-1"], [:], "--timeout must be positive"),
+            (["demo", "--plan", "/nonexistent/plan.md"], [:], "can not read the implementation plan"),
         ]
         for (arguments, environment, expected) in cases {
             let (status, output) = try await Self.run(arguments, environment: environment)
@@ -179,7 +194,9 @@ struct WorkerProcessTests {
     func help() async throws {
         let (status, output) = try await Self.run(["--help"])
         #expect(status == 0)
-        for command in ["worker", "send", "show", "watch", "bench", "migrate", "topics", "version"] {
+        for command in [
+            "worker", "zed-runner", "demo", "send", "show", "watch", "bench", "migrate", "topics", "version",
+        ] {
             #expect(output.contains("  \(command) "), "\(command) missing from:\n\(output)")
         }
     }

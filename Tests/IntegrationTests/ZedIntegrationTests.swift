@@ -247,13 +247,13 @@ struct ZedIntegrationTests {
         #expect(broadcast.allSatisfy(\.isBroadcast) && Set(broadcast.map(\.messageID)).count == 1)
 
         // The log has all three, in order; the other task has none and got no delivery.
-        let log = try await TestEnvironment.withClient(try TestEnvironment.database) { client in
+        let log = try await TestEnvironment.withClient(try system.database) { client in
             try await CoordinationLogStore(logger: TestEnvironment.logger).entries(of: task, client: client)
         }
         #expect(log.map(\.kind) == [.request, .response, .broadcast])
         #expect(log.map(\.toWorkSessionID) == [sessions[1], sessions[0], nil])
         #expect(log[1].replyTo == log[0].id)
-        let otherLog = try await TestEnvironment.withClient(try TestEnvironment.database) { client in
+        let otherLog = try await TestEnvironment.withClient(try system.database) { client in
             try await CoordinationLogStore(logger: TestEnvironment.logger).entries(of: other, client: client)
         }
         #expect(otherLog.isEmpty)

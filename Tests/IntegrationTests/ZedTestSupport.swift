@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import SpecTaskDomain
 import SpecTaskStore
+import SpecTaskWorker
 import Testing
 
 /// The runner side of a test: what a Zed runner sends and sees, and the stored state it leads to.
@@ -43,9 +44,16 @@ extension SystemUnderTest {
         }
     }
 
+    /// The database the workers of this system use (a private one when the system was started with `POSTGRES_URL`).
+    var database: DatabaseConfiguration {
+        get throws {
+            try ServiceEnvironment.database(ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        }
+    }
+
     /// The stored state of a spec task.
     func state(of task: String) async throws -> SpecTaskState {
-        let loaded = try await TestEnvironment.withClient(try TestEnvironment.database) { client in
+        let loaded = try await TestEnvironment.withClient(try database) { client in
             try await client.withConnection {
                 try await SpecTaskRepository(logger: TestEnvironment.logger).load([task], on: $0)
             }
