@@ -1,0 +1,172 @@
+import Foundation
+import PostgresNIO
+import SpecTaskDomain
+import SpecTaskStore
+import SpecTaskWorker
+import Testing
+
+@testable import Kafka
+
+/// The Zed side at the store level: batches built by hand and applied with `BatchApplier`, and heartbeat
+/// sweepers run side by side against one database, so what is counted does not depend on how Kafka batches.
+@Suite("Zed events at the store level", .serialized)
+struct ZedStoreTests {
+    /// A spec task in implementation with two sessions and the instance `<task>-zi`.
+    static func implementing(_ fixture: StoreFixture, task: String) async throws -> [KafkaTopicPartition: Int64] {
+        let partition = KafkaTopicPartition(topic: fixture.topics.commands, partition: 0)
+        let generations = try await fixture.applier.claim(
+            [partition, KafkaTopicPartition(topic: fixture.topics.zedEvents, partition: 0)],
+            owner: "worker"
+        )
+        let commands =
+            fixture.approvedCommands(task: task, plan: "1. One\n2. Two\n")
+            + [("\(task)-start", .startImplementation(StartImplementation(zedInstanceID: "\(task)-zi")))]
+        let report = try await fixture.applier.apply(
+            fixture.messages(commands, task: task, partition: 0),
+            generations: generations
+        )
+        #expect(report.applied == commands.count)
+        return generations
+    }
+
+    static func zedMessages(
+        _ events: [(id: String, event: ZedEvent)],
+        task: String,
+        fixture: StoreFixture,
+        firstOffset: Int64 = 0
+    ) -> [KafkaConsumerMessage] {
+        events.enumerated().map { position, entry in
+            KafkaConsumerMessage(
+                topic: fixture.topics.zedEvents,
+                partition: 0,
+                offset: firstOffset + Int64(position),
+                key: Array(task.utf8),
+                value: CommandEncoder.encode(
+                    id: entry.id,
+                    specTaskID: task,
+                    source: "tests",
+                    event: entry.event,
+                    runnerToken: Scenario.runnerTokens.token(for: entry.event.instanceID)
+                ),
+                headers: [],
+                timestampMilliseconds: nil
+            )
+        }
+    }
+
+    static func state(_ fixture: StoreFixture, _ task: String) async throws -> SpecTaskState {
+        try #require(
+            try await fixture.client.withConnection {
+                try await SpecTaskRepository(logger: TestEnvironment.logger).load([task], on: $0)[task]
+            }?.state
+        )
+    }
+
+    @Test("fifty heartbeats of one instance in one batch are one write: the last is applied, none is in the inbox")
+    func heartbeatsCoalesce() async throws {
+        try await StoreFixture.with { fixture in
+            let task = "heartbeat-task"
+            let generations = try await Self.implementing(fixture, task: task)
+            let instance = "\(task)-zi"
+            var events: [(id: String, event: ZedEvent)] = (1...50).map { number in
+                (
+                    "hb-\(number)",
+                    .heartbeat(ZedHeartbeat(instanceID: instance, cpuPercent: number, uptimeSeconds: number))
+                )
+            }
+            events.insert(
+                (
+                    "created",
+                    .threadCreated(
+                        ZedThreadCreated(
+                            instanceID: instance,
+                            workSessionID: "ws-\(task)-start-1",
+                            zedThreadExternalID: "z1"
+                        )
+                    )
+                ),
+                at: 25
+            )
+            let report = try await fixture.applier.apply(
+                Self.zedMessages(events, task: task, fixture: fixture),
+                generations: generations
+            )
+            #expect(report.coalescedHeartbeats == 49)
+            #expect(report.applied == 2)
+            #expect(report.rejected == 0)
+            let state = try await Self.state(fixture, task)
+            #expect(state.zedInstance?.status == .ready)
+            #expect(state.zedInstance?.resources == ResourceUsage(cpuPercent: 50, uptimeSeconds: 50))
+            #expect(state.zedThreads.first { $0.workSessionID == "ws-\(task)-start-1" }?.status == .active)
+            // Only the thread event claimed an inbox id (scoped to its instance).
+            #expect(try await fixture.count("SELECT count(*)::int FROM inbox WHERE message_id LIKE 'zed:%'") == 1)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*)::int FROM inbox WHERE message_id = 'zed:\(instance):created'"
+                ) == 1
+            )
+        }
+    }
+
+    @Test("four sweepers racing fire each heartbeat timeout exactly once")
+    func sweepersRace() async throws {
+        try await StoreFixture.with { fixture in
+            let task = "sweep-task"
+            let generations = try await Self.implementing(fixture, task: task)
+            let instance = "\(task)-zi"
+            _ = try await fixture.applier.apply(
+                Self.zedMessages(
+                    [("ready", .instanceReady(ZedInstanceReady(instanceID: instance)))],
+                    task: task,
+                    fixture: fixture
+                ),
+                generations: generations
+            )
+            let heard = try #require(try await Self.state(fixture, task).zedInstance?.lastHeartbeatAt)
+
+            var settings = WorkerSettings(
+                topicPrefix: String(fixture.topics.commands.dropLast("spectask.commands".count))
+            )
+            settings.heartbeatTimeout = .seconds(10)
+            settings.heartbeatFailAfter = .seconds(30)
+            func sweepers(at time: Date) -> [HeartbeatSweeper] {
+                (0..<4).map { _ in
+                    HeartbeatSweeper(
+                        client: fixture.client,
+                        settings: settings,
+                        runnerTokens: Scenario.runnerTokens,
+                        clock: { time },
+                        logger: TestEnvironment.logger
+                    )
+                }
+            }
+            func race(at time: Date) async throws -> Int {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for sweeper in sweepers(at: time) { group.addTask { try await sweeper.sweepOnce() } }
+                    return try await group.reduce(0, +)
+                }
+            }
+
+            #expect(try await race(at: heard.addingTimeInterval(5)) == 0)  // not silent long enough
+            #expect(try await race(at: heard.addingTimeInterval(12)) == 1)
+            #expect(try await Self.state(fixture, task).zedInstance?.status == .disconnected)
+            #expect(try await race(at: heard.addingTimeInterval(20)) == 0)  // disconnected, not failed yet
+            #expect(try await race(at: heard.addingTimeInterval(31)) == 1)
+            let state = try await Self.state(fixture, task)
+            #expect(state.zedInstance?.status == .failed)
+            #expect(state.zedInstance?.lastError?.hasPrefix("no heartbeat for 31 s") == true)
+            #expect(try await race(at: heard.addingTimeInterval(300)) == 0)  // failed: nothing more to fire
+
+            // Exactly one status event per transition in the outbox, with gap-free sequence numbers.
+            let changes = try await fixture.count(
+                """
+                SELECT count(*)::int FROM outbox WHERE topic = '\(fixture.topics.status)'
+                AND convert_from(payload, 'UTF8')::jsonb->>'type' = 'spectask.status.zed_instance_changed'
+                AND convert_from(payload, 'UTF8')::jsonb->'data'->>'from' IN ('ready', 'disconnected')
+                AND convert_from(payload, 'UTF8')::jsonb->'data'->>'from' <> convert_from(payload, 'UTF8')::jsonb->'data'->>'to'
+                """
+            )
+            #expect(changes == 2)
+        }
+    }
+}
