@@ -99,6 +99,7 @@ struct ZedIntegrationTests {
             $0.zedThreads.first { $0.workSessionID == sessions[0] }?.status == .active
         }
         #expect(after.zedThreads.first { $0.workSessionID == sessions[0] }?.zedThreadExternalID == "evil")
+        #expect(try system.expectOutputsConform().contains("spectask.rejected.input"))
         _ = otherSessions
     }
 
@@ -258,6 +259,7 @@ struct ZedIntegrationTests {
         }
         #expect(otherLog.isEmpty)
         #expect(!system.zedCommandsSent(for: other).contains { if case .deliverMessage = $0 { true } else { false } })
+        #expect(try system.expectOutputsConform().contains("zed.command.deliver_message"))
     }
 
     @Test("a spawn requested by a thread creates a child session and its thread, and the runner is asked to open it")
@@ -451,6 +453,7 @@ struct ZedIntegrationTests {
             }
             return create.workSessionID == sessions[1]
         }
+        #expect(try system.expectOutputsConform().contains("zed.command.budget_exceeded"))
     }
 
     @Test(
@@ -492,6 +495,12 @@ struct ZedIntegrationTests {
         #expect(ReadAPIProgress.of(state).overallPercent == 100)
         try await Task.sleep(for: .seconds(1))
         WorkflowTests.expectGapFreeSequence(system, task: task)
+        let types = try system.expectOutputsConform()
+        #expect(
+            types.isSuperset(of: [
+                "zed.command.create_thread", "zed.command.deliver_message", "spectask.progress.snapshot",
+            ])
+        )
     }
 }
 

@@ -91,6 +91,24 @@ extension SystemUnderTest {
         return try JSONDecoder().decode(RejectedRecord.self, from: MessageJSONBytes.data(of: message.event))
     }
 
+    /// Every message the workers of this system published so far conforms to the schema of its type.
+    ///
+    /// - Returns: The message types that were checked.
+    @discardableResult
+    func expectOutputsConform(sourceLocation: SourceLocation = #_sourceLocation) throws -> Set<String> {
+        let captured = [status, zedCommands, rejected, progress].flatMap(\.messages)
+        #expect([status, zedCommands, rejected, progress].map(\.undecodableCount) == [0, 0, 0, 0])
+        let result = try SchemaCheck.run(
+            captured.map { (schema: "\($0.event.type).schema.json", message: $0.raw.value) }
+        )
+        #expect(
+            result.status == 0,
+            "schema violations or a checker failure: \(result.output) \(result.errors)",
+            sourceLocation: sourceLocation
+        )
+        return Set(captured.map(\.event.type))
+    }
+
     /// Starts the reference Zed runner (`spectask zed-runner`) on this system's topics.
     func startRunner(_ arguments: [String] = []) throws -> WorkerProcessTests.Child {
         try WorkerProcessTests.Child(
