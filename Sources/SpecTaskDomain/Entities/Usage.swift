@@ -80,10 +80,12 @@ public struct Budget: Sendable, Hashable, Codable {
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
 
-    /// "$1.234567" for micro-dollars.
+    /// "$1.234567" for micro-dollars ("-$0.000005" below zero, which sums of valid events never are).
     public static func dollars(_ micros: Int) -> String {
-        let fraction = String(micros % 1_000_000)
-        return "$\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        let magnitude = micros.magnitude
+        let fraction = String(magnitude % 1_000_000)
+        let sign = micros < 0 ? "-" : ""
+        return "\(sign)$\(magnitude / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
     }
 }
 

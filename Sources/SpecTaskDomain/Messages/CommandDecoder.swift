@@ -23,16 +23,17 @@ public enum CommandDecoder {
     /// Longest `source`, `actor` and `runnertoken`.
     public static let maxAttributeLength = 500
 
-    /// Decodes and validates one command.
+    /// Decodes and validates one command or Zed event.
     ///
     /// - Parameters:
     ///   - bytes: The Kafka message value.
     ///   - maxBytes: Larger messages are rejected as `oversize` without being parsed.
     ///   - appliedAt: The worker's clock, used as ``IncomingCommand/time`` (the event's own `time` is only
     ///     checked for form).
-    /// - Returns: The command, or the ``InputRejection`` to publish on `spectask.rejected`.
     ///   - family: Which topic the bytes came from: commands (`spectask.command.*`) or Zed events (`zed.event.*`);
-    ///     an input of the other family is an unknown type here.
+    ///     an input of the other family is an unknown type here. A Zed event's `runnertoken` is read but not
+    ///     checked: only the worker knows the secret (a missing one is rejected there as `unauthenticated`).
+    /// - Returns: The input, or the ``InputRejection`` to publish on `spectask.rejected`.
     public static func decode(
         _ bytes: [UInt8],
         maxBytes: Int = defaultMaxBytes,
