@@ -84,6 +84,7 @@ struct WatchScreen {
         for (id, snapshot) in progress.sorted(by: { $0.key < $1.key }) {
             lines.append(
                 "\(id)  \(snapshot.specTaskStatus?.rawValue ?? "")  \(OverviewText.bar(snapshot.overallPercent)) \(snapshot.overallPercent)%"
+                    + "  tokens \(snapshot.usage.tokens), cost \(Budget.dollars(snapshot.usage.costMicros))"
             )
             for session in snapshot.workSessions {
                 lines.append(
