@@ -26,12 +26,14 @@ extension DecisionDraft {
     ///     (cancelling the spec task keeps the record of how far each task got).
     /// - Returns: Whether the session's status changed; the table decides.
     @discardableResult
+    ///   - tellRunner: `false` when the runner itself reported the end (no `stop_thread` back to it).
     mutating func changeWorkSession(
         at position: Int,
         to next: WorkSessionStatus,
         reason: String?,
         threadReason: String? = nil,
-        blocksImplementationTask: Bool = true
+        blocksImplementationTask: Bool = true,
+        tellRunner: Bool = true
     ) -> Bool {
         if next == .active { return startSession(at: position, reason: reason) }
         guard moveWorkSession(at: position, to: next, reason: reason) else { return false }
@@ -44,10 +46,10 @@ extension DecisionDraft {
         case .completed:
             // A disconnected thread can not complete (its table says active or failed); it stays disconnected
             // until its runner reports again or the instance is stopped.
-            closeZedThread(of: session, as: .completed, reason: threadEnded)
+            closeZedThread(of: session, as: .completed, reason: threadEnded, tellRunner: tellRunner)
             moveImplementationTask(of: session, to: .completed, reason: ended)
         case .failed, .cancelled:
-            closeZedThread(of: session, as: .failed, reason: threadEnded)
+            closeZedThread(of: session, as: .failed, reason: threadEnded, tellRunner: tellRunner)
             if blocksImplementationTask { moveImplementationTask(of: session, to: .blocked, reason: ended) }
         case .blocked:
             moveImplementationTask(of: session, to: .blocked, reason: ended)
@@ -65,14 +67,20 @@ extension DecisionDraft {
 
     /// Ends every running or waiting session (cancelled) and every open thread (failed), as stopping the
     /// instance or cancelling the spec task does.
-    mutating func closeAllWork(reason: String, threadReason: String, blocksImplementationTasks: Bool) {
+    mutating func closeAllWork(
+        reason: String,
+        threadReason: String,
+        blocksImplementationTasks: Bool,
+        tellRunner: Bool = true
+    ) {
         for position in state.workSessions.indices where !state.workSessions[position].status.isTerminal {
             changeWorkSession(
                 at: position,
                 to: .cancelled,
                 reason: reason,
                 threadReason: threadReason,
-                blocksImplementationTask: blocksImplementationTasks
+                blocksImplementationTask: blocksImplementationTasks,
+                tellRunner: tellRunner
             )
         }
         // Threads whose session ended earlier while they could not follow (a disconnected thread of a
@@ -80,7 +88,7 @@ extension DecisionDraft {
         for position in state.zedThreads.indices where !state.zedThreads[position].status.isTerminal {
             let thread = state.zedThreads[position]
             if let session = workSessionPosition(thread.workSessionID).map({ state.workSessions[$0] }) {
-                closeZedThread(of: session, as: .failed, reason: threadReason)
+                closeZedThread(of: session, as: .failed, reason: threadReason, tellRunner: tellRunner)
             } else {
                 moveZedThread(at: position, to: .failed, reason: threadReason)
             }
@@ -95,12 +103,17 @@ extension DecisionDraft {
 
     /// Ends a session's thread if it is still open. The runner is told to stop it only if it was asked to
     /// create it, that is if the session ever started.
-    private mutating func closeZedThread(of session: WorkSession, as status: ZedThreadStatus, reason: String) {
+    private mutating func closeZedThread(
+        of session: WorkSession,
+        as status: ZedThreadStatus,
+        reason: String,
+        tellRunner: Bool = true
+    ) {
         guard let position = zedThreadPosition(forWorkSession: session.id),
             !state.zedThreads[position].status.isTerminal,
             moveZedThread(at: position, to: status, reason: reason)
         else { return }
-        guard session.startedAt != nil, let instance = state.zedInstance else { return }
+        guard tellRunner, session.startedAt != nil, let instance = state.zedInstance else { return }
         emit(
             .stopThread(
                 StopZedThread(

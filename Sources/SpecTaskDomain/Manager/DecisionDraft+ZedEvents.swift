@@ -38,7 +38,13 @@ extension DecisionDraft {
             failInstance(error: error.error)
         case .instanceStopped(let stopped):
             let reason = "Zed instance stopped by its runner" + (stopped.reason.map { ": \($0)" } ?? "")
-            closeAllWork(reason: reason, threadReason: "Zed instance stopped", blocksImplementationTasks: true)
+            // The runner closed everything itself: no stop commands back to it.
+            closeAllWork(
+                reason: reason,
+                threadReason: "Zed instance stopped",
+                blocksImplementationTasks: true,
+                tellRunner: false
+            )
             moveZedInstance(to: .stopped, reason: reason)
         case .threadCreated(let created):
             try updateZedThread(
@@ -114,7 +120,9 @@ extension DecisionDraft {
             let message = "budget exceeded: \(reason); no new work session starts until the budget is raised"
             updateSpecTask(announce: message) { _ in }
             guard let instance = state.zedInstance, instance.status != .stopped else { return }
-            for thread in state.zedThreads where thread.status == .active || thread.status == .disconnected {
+            // Every running session's thread, also one the runner has not reported on yet.
+            let running = Set(state.workSessions.filter { $0.status == .active }.map(\.id))
+            for thread in state.zedThreads where running.contains(thread.workSessionID) && !thread.status.isTerminal {
                 emit(
                     .budgetExceeded(
                         BudgetExceededNotice(
@@ -254,6 +262,13 @@ extension DecisionDraft {
     /// every other running session of the task. A receiver whose thread is not running gets it from the log.
     private mutating func coordinate(_ message: ZedCoordinationMessage) throws(Rejection) {
         let sender = state.workSessions[try existingWorkSession(message.fromWorkSessionID)]
+        guard sender.startedAt != nil else {
+            throw Rejection(
+                .illegalTransition,
+                "work session \(sender.id) has not started (it is \(sender.status.rawValue)), so no thread of it can "
+                    + "send a coordination message"
+            )
+        }
         var receivers: [WorkSession]
         if let to = message.toWorkSessionID {
             guard message.kind != .broadcast else {

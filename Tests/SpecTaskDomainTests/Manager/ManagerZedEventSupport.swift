@@ -131,7 +131,12 @@ struct ZedRun {
         try #require(state.thread(ofSession: id), sourceLocation: sourceLocation)
     }
 
-    func task(_ index: Int, sourceLocation: SourceLocation = #_sourceLocation) throws -> ImplementationTask {
+    var task: SpecTask { state.task }
+
+    func implementationTask(
+        _ index: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> ImplementationTask {
         try #require(state.implementationTask(index), sourceLocation: sourceLocation)
     }
 
@@ -154,15 +159,17 @@ struct ZedRun {
 // MARK: - Runner events
 
 extension ZedRun {
-    mutating func ready(sourceLocation: SourceLocation = #_sourceLocation) throws {
+    @discardableResult
+    mutating func ready(sourceLocation: SourceLocation = #_sourceLocation) throws -> [Emission] {
         try send(.instanceReady(ZedInstanceReady(instanceID: Self.instanceID)), sourceLocation: sourceLocation)
     }
 
+    @discardableResult
     mutating func threadCreated(
         _ sessionID: String,
         externalID: String = "zed-thread",
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) throws -> [Emission] {
         try send(
             .threadCreated(
                 ZedThreadCreated(instanceID: Self.instanceID, workSessionID: sessionID, zedThreadExternalID: externalID)
@@ -171,13 +178,16 @@ extension ZedRun {
         )
     }
 
+    @discardableResult
     mutating func threadCompleted(
         _ sessionID: String,
         summary: String? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) throws -> [Emission] {
         try send(
-            .threadCompleted(ZedThreadCompleted(instanceID: Self.instanceID, workSessionID: sessionID, summary: summary)),
+            .threadCompleted(
+                ZedThreadCompleted(instanceID: Self.instanceID, workSessionID: sessionID, summary: summary)
+            ),
             sourceLocation: sourceLocation
         )
     }
