@@ -91,7 +91,7 @@ enum OverviewText {
                 let percent = progress.workSessions.first { $0.workSessionID == session.id }?.percent ?? 0
                 let parent = session.parentWorkSessionID.map { "  spawned by \($0)" } ?? ""
                 lines.append(
-                    "    \(pad(session.id, 24)) \(pad(session.name, 30)) \(pad(session.status.rawValue, 10)) thread \(pad(thread?.status.rawValue ?? "-", 12)) \(bar(percent)) \(percent)%\(parent)"
+                    "    \(pad(session.id, 30)) \(pad(session.name, 30)) \(pad(session.status.rawValue, 10)) thread \(pad(thread?.status.rawValue ?? "-", 12)) \(bar(percent)) \(percent)%\(parent)"
                 )
             }
         }
