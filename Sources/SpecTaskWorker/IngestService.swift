@@ -19,7 +19,12 @@ public struct IngestService: Service {
     let settings: WorkerSettings
     let workerID: String
     let metrics: WorkerMetrics
+    let sweepScope: SweepScope
     let logger: Logger
+
+    /// How long a partition with nothing read since it was assigned must be owned before it counts as read to
+    /// the end: a backlog would have been delivered by then (and would have made the position known).
+    static let quietPartitionDelay = Duration.seconds(5)
 
     /// How long to wait for partitions before saying so in the log.
     static let assignmentWarningDelay = Duration.seconds(30)
@@ -30,6 +35,7 @@ public struct IngestService: Service {
         settings: WorkerSettings,
         workerID: String,
         metrics: WorkerMetrics = WorkerMetrics(),
+        sweepScope: SweepScope = SweepScope(),
         logger: Logger
     ) {
         self.consumer = consumer
@@ -37,6 +43,7 @@ public struct IngestService: Service {
         self.settings = settings
         self.workerID = workerID
         self.metrics = metrics
+        self.sweepScope = sweepScope
         self.logger = logger
     }
 
@@ -55,13 +62,30 @@ public struct IngestService: Service {
                 try await handle(event, &state)
             }
             state.warnIfUnassigned(logger: logger, group: settings.groupID)
-            metrics.recordOwnership(state.generations.count, lag: (try? consumer.lag()) ?? [:])
+            let lag = (try? consumer.lag()) ?? [:]
+            metrics.recordOwnership(state.generations.count, lag: lag)
+            sweepScope.set(caughtUpZedPartitions(state, lag: lag))
         }
+        sweepScope.set([])
         logger.info("ingest stopped")
+    }
+
+    /// The owned `zed.events` partitions with nothing left to read.
+    private func caughtUpZedPartitions(_ state: State, lag: [KafkaTopicPartition: Int64]) -> Set<Int32> {
+        let now = ContinuousClock.now
+        return Set(
+            state.generations.keys.filter { partition in
+                guard partition.topic == settings.topics.zedEvents else { return false }
+                if let behind = lag[partition] { return behind == 0 }
+                return state.ownedSince[partition].map { now - $0 > Self.quietPartitionDelay } ?? false
+            }
+            .map(\.partition)
+        )
     }
 
     struct State {
         var generations: [KafkaTopicPartition: Int64] = [:]
+        var ownedSince: [KafkaTopicPartition: ContinuousClock.Instant] = [:]
         var waitingSince = ContinuousClock.now
         var warned = false
 
@@ -87,6 +111,7 @@ public struct IngestService: Service {
             while true {
                 do {
                     state.generations.merge(try await applier.claim(partitions, owner: workerID)) { $1 }
+                    for partition in partitions { state.ownedSince[partition] = .now }
                     break
                 } catch {
                     let delay = backoff.next()
@@ -99,7 +124,10 @@ public struct IngestService: Service {
             }
             logger.info("owning partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
         case .partitionsRevoked(let partitions):
-            for partition in partitions { state.generations[partition] = nil }
+            for partition in partitions {
+                state.generations[partition] = nil
+                state.ownedSince[partition] = nil
+            }
             logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
             if state.generations.isEmpty {
                 state.waitingSince = .now
@@ -145,6 +173,8 @@ public struct IngestService: Service {
                 pending.removeAll { $0.topicPartition == partition }
                 continue
             } catch {
+                // Heartbeats wait unapplied while this fails: no instance may be timed out meanwhile.
+                sweepScope.set([])
                 if paused.isEmpty {
                     paused = Array(state.generations.keys)
                     try? consumer.pause(paused)

@@ -50,12 +50,14 @@ public struct Worker {
             logger: logger
         )
         let metrics = WorkerMetrics()
+        let sweepScope = SweepScope()
         let ingest = IngestService(
             consumer: consumer,
             applier: applier,
             settings: settings,
             workerID: workerID,
             metrics: metrics,
+            sweepScope: sweepScope,
             logger: logger
         )
         let relay = OutboxRelay(client: postgres, producer: producer, metrics: metrics, logger: logger)
@@ -63,6 +65,7 @@ public struct Worker {
             client: postgres,
             settings: settings,
             runnerTokens: RunnerTokens(secret: settings.runnerSecret),
+            scope: sweepScope,
             metrics: metrics,
             logger: logger
         )

@@ -59,7 +59,7 @@ actor ReferenceZedRunner {
     func heartbeatLoop() async {
         var cpu = CPUSampler()
         while !Task.isCancelled {
-            try? await Task.sleep(for: settings.heartbeatInterval)
+            do { try await Task.sleep(for: settings.heartbeatInterval) } catch { return }
             let cpuPercent = cpu.percentSinceLastSample()
             for (instanceID, instance) in instances {
                 let threads = instance.threads.map { id, thread in
@@ -85,6 +85,14 @@ actor ReferenceZedRunner {
                 )
             }
         }
+    }
+
+    /// Cancels every thread's work and waits for it, so nothing sends after this returns.
+    func stopAllThreads() async {
+        let tasks = instances.values.flatMap { $0.threads.values.compactMap(\.task) }
+        instances.removeAll()
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 
     /// Acts on one command from the worker.

@@ -99,33 +99,34 @@ struct ZedRunnerCommand: AsyncParsableCommand {
         logger.info("reference Zed runner consuming \(topics.zedCommands) as group \(groupID)")
 
         let signals = SignalWatcher.stopSignals()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await producer.run() }
-            group.addTask { await runner.heartbeatLoop() }
-            group.addTask {
-                for try await event in consumer.events() {
-                    guard case .messages(let messages) = event else { continue }
-                    for message in messages {
-                        do {
-                            let (_, command) = try EventDecoder.decodeZedCommand(message.value)
-                            await runner.handle(command)
-                        } catch {
-                            logger.warning("skipping a message on \(message.topic) that is not a Zed command: \(error)")
-                        }
+        // The producer runs until everything that sends through it has stopped: a send queued after its flush
+        // would never get its delivery report.
+        let producing = Task { try await producer.run() }
+        let heartbeats = Task { await runner.heartbeatLoop() }
+        let consuming = Task {
+            for try await event in consumer.events() {
+                guard case .messages(let messages) = event else { continue }
+                for message in messages {
+                    do {
+                        let (_, command) = try EventDecoder.decodeZedCommand(message.value)
+                        await runner.handle(command)
+                    } catch {
+                        logger.warning("skipping a message on \(message.topic) that is not a Zed command: \(error)")
                     }
-                    try? await consumer.commit(messages)
                 }
-            }
-            await signals.wait()
-            logger.info("stopping the reference Zed runner")
-            await consumer.close()
-            group.cancelAll()
-            while let result = await group.nextResult() {
-                if case .failure(let error) = result, !(error is CancellationError) {
-                    logger.debug("runner task ended: \(error)")
-                }
+                try? await consumer.commit(messages)
             }
         }
+        await signals.wait()
+        logger.info("stopping the reference Zed runner")
+        heartbeats.cancel()
+        await consumer.close()
+        consuming.cancel()
+        _ = await heartbeats.result
+        _ = await consuming.result
+        await runner.stopAllThreads()
+        producing.cancel()
+        _ = await producing.result
     }
 }
 

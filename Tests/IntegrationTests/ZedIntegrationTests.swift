@@ -89,7 +89,14 @@ struct ZedIntegrationTests {
         #expect(borrowedRecord.code == "unauthenticated")
         #expect(borrowedRecord.reason.contains(instance.instanceID))
         #expect(try await system.rejection(of: foreignInstance).code == "unknown_zed_instance")
-        #expect(try await system.rejection(of: foreignSession).code == "unknown_work_session")
+        let foreignRecord = try await system.rejection(of: foreignSession)
+        #expect(foreignRecord.code == "unknown_work_session")
+        // The rejected records keep the original bytes, except the runner's credential.
+        for eventID in [borrowed, foreignInstance, foreignSession] {
+            let original = try #require(try await system.rejection(of: eventID).original)
+            #expect(!String(decoding: original, as: UTF8.self).contains(otherInstance.runnerToken))
+            #expect(String(decoding: original, as: UTF8.self).contains(eventID))
+        }
 
         // Nothing changed, in either task; the same event with the right token is applied.
         #expect(try await system.state(of: task) == before)
@@ -495,6 +502,9 @@ struct ZedIntegrationTests {
         #expect(ReadAPIProgress.of(state).overallPercent == 100)
         try await Task.sleep(for: .seconds(1))
         WorkflowTests.expectGapFreeSequence(system, task: task)
+        // The runner still has a live instance (it sends heartbeats): it stops cleanly on SIGTERM all the same.
+        runner.process.terminate()
+        #expect(try await runner.waitForExit(timeout: .seconds(15)) == 0, "\(runner.output.suffix(2000))")
         let types = try system.expectOutputsConform()
         #expect(
             types.isSuperset(of: [

@@ -102,7 +102,48 @@ struct ZedStoreTests {
             #expect(try await fixture.count("SELECT count(*)::int FROM inbox WHERE message_id LIKE 'zed:%'") == 1)
             #expect(
                 try await fixture.count(
-                    "SELECT count(*)::int FROM inbox WHERE message_id = 'zed:\(instance):created'"
+                    "SELECT count(*)::int FROM inbox WHERE message_id = 'zed:\(instance.utf8.count):\(instance):created'"
+                ) == 1
+            )
+        }
+    }
+
+    @Test("a command type sent on zed.events is rejected without a token check and without a forged outcome")
+    func commandOnZedEvents() async throws {
+        try await StoreFixture.with { fixture in
+            let task = "outcome-task"
+            let generations = try await Self.implementing(fixture, task: task)
+            let message = KafkaConsumerMessage(
+                topic: fixture.topics.zedEvents,
+                partition: 0,
+                offset: 0,
+                key: Array(task.utf8),
+                value: CommandEncoder.encode(
+                    id: "an-upstream-command-id",
+                    specTaskID: task,
+                    source: "impostor",
+                    command: .cancel(CancelSpecTask())
+                ),
+                headers: [],
+                timestampMilliseconds: nil
+            )
+            let report = try await fixture.applier.apply([message], generations: generations)
+            #expect(report.rejected == 1 && report.applied == 0)
+            #expect(try await Self.state(fixture, task).task.status == .implementation)
+            #expect(
+                try await fixture.count(
+                    """
+                    SELECT count(*)::int FROM outbox WHERE topic = '\(fixture.topics.status)'
+                    AND convert_from(payload, 'UTF8')::jsonb->>'correlationid' = 'an-upstream-command-id'
+                    """
+                ) == 0
+            )
+            #expect(
+                try await fixture.count(
+                    """
+                    SELECT count(*)::int FROM outbox WHERE topic = '\(fixture.topics.rejected)'
+                    AND convert_from(payload, 'UTF8')::jsonb->'data'->>'code' = 'unknown_type'
+                    """
                 ) == 1
             )
         }
@@ -129,25 +170,45 @@ struct ZedStoreTests {
             )
             settings.heartbeatTimeout = .seconds(10)
             settings.heartbeatFailAfter = .seconds(30)
-            func sweepers(at time: Date) -> [HeartbeatSweeper] {
-                (0..<4).map { _ in
+            // The instance's events came from partition 0 of this system's zed.events.
+            #expect(
+                try await fixture.count(
+                    """
+                    SELECT count(*)::int FROM zed_instances WHERE id = '\(instance)'
+                    AND events_topic = '\(fixture.topics.zedEvents)' AND events_partition = 0
+                    """
+                ) == 1
+            )
+            func sweepers(at time: Date, partitions: Set<Int32> = [0], prefix: String? = nil) -> [HeartbeatSweeper] {
+                var scoped = settings
+                if let prefix { scoped.topicPrefix = prefix }
+                return (0..<4).map { _ in
                     HeartbeatSweeper(
                         client: fixture.client,
-                        settings: settings,
+                        settings: scoped,
                         runnerTokens: Scenario.runnerTokens,
+                        scope: SweepScope(partitions: partitions),
                         clock: { time },
                         logger: TestEnvironment.logger
                     )
                 }
             }
-            func race(at time: Date) async throws -> Int {
+            func race(at time: Date, partitions: Set<Int32> = [0], prefix: String? = nil) async throws -> Int {
                 try await withThrowingTaskGroup(of: Int.self) { group in
-                    for sweeper in sweepers(at: time) { group.addTask { try await sweeper.sweepOnce() } }
+                    for sweeper in sweepers(at: time, partitions: partitions, prefix: prefix) {
+                        group.addTask { try await sweeper.sweepOnce() }
+                    }
                     return try await group.reduce(0, +)
                 }
             }
 
             #expect(try await race(at: heard.addingTimeInterval(5)) == 0)  // not silent long enough
+            // Sweepers that do not own (or have not read to the end) the instance's partition, or that belong to
+            // another system on the same database, leave it alone however long it was silent.
+            #expect(try await race(at: heard.addingTimeInterval(1000), partitions: []) == 0)
+            #expect(try await race(at: heard.addingTimeInterval(1000), partitions: [1, 2]) == 0)
+            #expect(try await race(at: heard.addingTimeInterval(1000), prefix: "another-system.") == 0)
+            #expect(try await Self.state(fixture, task).zedInstance?.status == .ready)
             #expect(try await race(at: heard.addingTimeInterval(12)) == 1)
             #expect(try await Self.state(fixture, task).zedInstance?.status == .disconnected)
             #expect(try await race(at: heard.addingTimeInterval(20)) == 0)  // disconnected, not failed yet

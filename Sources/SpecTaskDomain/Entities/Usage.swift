@@ -36,23 +36,31 @@ public struct Usage: Sendable, Hashable, Codable {
     }
 
     /// Tokens in and out: what a token budget counts.
-    public var tokens: Int { tokensIn + tokensOut }
+    public var tokens: Int { Self.add(tokensIn, tokensOut) }
 
     public static let zero = Usage()
 
-    /// The field-by-field sum.
+    /// The field-by-field sum. Sums stop at `Int.max` instead of trapping: a runner sending absurd counts must
+    /// not be able to crash the workers (each event's counts are limited, their number is not).
     public static func + (left: Usage, right: Usage) -> Usage {
         Usage(
-            activities: left.activities + right.activities,
-            filesChanged: left.filesChanged + right.filesChanged,
-            linesAdded: left.linesAdded + right.linesAdded,
-            linesRemoved: left.linesRemoved + right.linesRemoved,
-            testsRun: left.testsRun + right.testsRun,
-            testsPassed: left.testsPassed + right.testsPassed,
-            tokensIn: left.tokensIn + right.tokensIn,
-            tokensOut: left.tokensOut + right.tokensOut,
-            costMicros: left.costMicros + right.costMicros
+            activities: add(left.activities, right.activities),
+            filesChanged: add(left.filesChanged, right.filesChanged),
+            linesAdded: add(left.linesAdded, right.linesAdded),
+            linesRemoved: add(left.linesRemoved, right.linesRemoved),
+            testsRun: add(left.testsRun, right.testsRun),
+            testsPassed: add(left.testsPassed, right.testsPassed),
+            tokensIn: add(left.tokensIn, right.tokensIn),
+            tokensOut: add(left.tokensOut, right.tokensOut),
+            costMicros: add(left.costMicros, right.costMicros)
         )
+    }
+
+    /// Saturating addition.
+    static func add(_ left: Int, _ right: Int) -> Int {
+        let (sum, overflow) = left.addingReportingOverflow(right)
+        guard overflow else { return sum }
+        return right > 0 ? .max : .min
     }
 }
 

@@ -27,6 +27,17 @@ extension DecisionDraft {
         case .heartbeat: markAlive(reason: "heartbeat received after the instance was lost")
         default: markAlive(reason: "the runner reported again after the instance was lost")
         }
+        // A report on a thread the worker counted as disconnected means it is there again (while the instance
+        // stayed ready, a runner may have reported that one thread lost); only then does the report apply.
+        switch event {
+        case .threadCreated(let report as any ThreadReport), .threadCompleted(let report as any ThreadReport),
+            .threadFailed(let report as any ThreadReport):
+            reviveThread(of: report.workSessionID)
+        case .threadStatusChanged(let change) where change.status != .disconnected:
+            reviveThread(of: change.workSessionID)
+        default:
+            break
+        }
         switch event {
         case .instanceReady:
             break
@@ -210,6 +221,14 @@ extension DecisionDraft {
 
     // MARK: - Threads
 
+    /// disconnected → active for the thread of this session, if it has one that is disconnected.
+    private mutating func reviveThread(of workSessionID: String) {
+        guard let position = zedThreadPosition(forWorkSession: workSessionID),
+            state.zedThreads[position].status == .disconnected
+        else { return }
+        moveZedThread(at: position, to: .active, reason: "the runner reported on it again")
+    }
+
     /// Counts an activity into its thread's usage; the first activity makes a pending thread active and a
     /// disconnected one active again. Usage is counted even after the thread ended: it was spent.
     private mutating func record(_ activity: ZedThreadActivity) throws(Rejection) {
@@ -320,3 +339,12 @@ extension DecisionDraft {
         }
     }
 }
+
+/// The thread events that name a work session.
+private protocol ThreadReport {
+    var workSessionID: String { get }
+}
+
+extension ZedThreadCreated: ThreadReport {}
+extension ZedThreadCompleted: ThreadReport {}
+extension ZedThreadFailed: ThreadReport {}

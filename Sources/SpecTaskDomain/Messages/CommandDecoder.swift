@@ -20,6 +20,8 @@ public enum CommandDecoder {
     public static let maxEventIDLength = 200
     /// Longest `subject`; spec task ids are 1...128 of ASCII letters, digits, '.', '_', ':', '-'.
     public static let maxSubjectLength = 128
+    /// Command ids may not start with this: the worker scopes Zed event ids to their instance with it.
+    public static let reservedIDPrefix = "zed:"
     /// Longest `source`, `actor` and `runnertoken`.
     public static let maxAttributeLength = 500
 
@@ -147,6 +149,12 @@ private struct Envelope {
         }
         let id = try requiredString("id")
         try checkLength(id, of: "id", max: CommandDecoder.maxEventIDLength)
+        if family == .commands, id.hasPrefix(CommandDecoder.reservedIDPrefix) {
+            throw reject(
+                .schemaViolation,
+                "command ids may not start with '\(CommandDecoder.reservedIDPrefix)': it is reserved for Zed events"
+            )
+        }
         let source = try requiredString("source")
         try checkLength(source, of: "source", max: CommandDecoder.maxAttributeLength)
         let type = try requiredString("type")

@@ -158,6 +158,8 @@ public struct BatchApplier: Sendable {
             // 4. Decide, message by message, in offset order.
             var handled: Set<String> = []
             var coordination: [CoordinationEntry] = []
+            // The zed.events partition each task's events came from, for the heartbeat sweepers.
+            var zedEventPartitions: [String: Int32] = [:]
             for input in inputs where !input.coalesced {
                 let message = input.message
                 batch.beginInput(message)
@@ -181,7 +183,7 @@ public struct BatchApplier: Sendable {
                     )
                     // A malformed *command* (its id, subject and command type readable) still gets its outcome;
                     // anything else is not a command, and its record on spectask.rejected is the whole answer.
-                    if let id = rejection.eventID, let subject = rejection.subject,
+                    if message.topic == topics.commands, let id = rejection.eventID, let subject = rejection.subject,
                         let type = Self.commandType(of: message.value)
                     {
                         let outcome = CommandOutcome(
@@ -199,7 +201,13 @@ public struct BatchApplier: Sendable {
                     }
                 case .success(let command):
                     let subject = command.specTaskID
-                    var decision = SpecTaskManager.decide(current[subject]?.state, command, context: decisionContext)
+                    // A Zed event decides under its instance-scoped id: the ids it creates (spawned sessions,
+                    // coordination entries) can not clash with another runner's or a command's.
+                    var decision = SpecTaskManager.decide(
+                        current[subject]?.state,
+                        Self.scoped(command),
+                        context: decisionContext
+                    )
                     if case .applied(let state, _) = decision,
                         let conflict = try await claimedIDs.conflict(
                             previous: current[subject]?.state,
@@ -212,6 +220,7 @@ public struct BatchApplier: Sendable {
                     switch decision {
                     case .applied(let state, let emissions):
                         report.applied += 1
+                        if command.command.isZedEvent { zedEventPartitions[subject] = message.partition }
                         let previous = current[subject]?.state
                         var stored = current[subject] ?? StoredSpecTask(state: state)
                         stored.state = state
@@ -263,6 +272,16 @@ public struct BatchApplier: Sendable {
             for id in report.changedTasks.sorted() {
                 if let stored = current[id] { batch.progress(stored) }
             }
+            for (task, partition) in zedEventPartitions.sorted(by: { $0.key < $1.key }) {
+                try await connection.query(
+                    """
+                    UPDATE zed_instances SET events_topic = \(topics.zedEvents), events_partition = \(partition)
+                    WHERE spec_task_id = \(task)
+                      AND (events_topic IS DISTINCT FROM \(topics.zedEvents) OR events_partition IS DISTINCT FROM \(partition))
+                    """,
+                    logger: logger
+                )
+            }
             try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
             for partition in nextOffset.keys.sorted() {
@@ -301,10 +320,18 @@ public struct BatchApplier: Sendable {
         /// by one row per instance every few seconds; the partition offsets still apply each one once.
         var eventID: String? {
             guard case .success(let command) = decoded else { return nil }
-            guard case .zedEvent(let event) = command.command else { return command.id }
-            if case .heartbeat = event { return nil }
-            return "zed:\(event.instanceID):\(command.id)"
+            if command.command.isHeartbeat { return nil }
+            return BatchApplier.scoped(command).id
         }
+    }
+
+    /// A Zed event with its id scoped to its instance (`zed:<length of the instance id>:<instance id>:<id>`,
+    /// unambiguous; command ids may not start with `zed:`); a command as it is.
+    static func scoped(_ command: IncomingCommand) -> IncomingCommand {
+        guard case .zedEvent(let event) = command.command else { return command }
+        var scoped = command
+        scoped.id = "zed:\(event.instanceID.utf8.count):\(event.instanceID):\(command.id)"
+        return scoped
     }
 
     /// Marks every heartbeat followed by a later one of the same instance in the batch: only the last one of
@@ -478,8 +505,9 @@ struct OutputBatch {
         eventID: String?,
         specTaskID: String?
     ) {
+        // A runner's token is a credential: whoever reads spectask.rejected must not be able to replay it.
         let record = RejectedRecord(
-            original: message.value,
+            original: message.topic == topics.zedEvents ? RunnerTokenRedaction.redact(message.value) : message.value,
             topic: message.topic,
             partition: message.partition,
             offset: message.offset,

@@ -20,13 +20,17 @@ public struct HeartbeatSweeper: Service {
     let outbox: OutboxStore
     let decisionContext: DecisionContext
     let metrics: WorkerMetrics
+    let scope: SweepScope
     let clock: @Sendable () -> Date
     let logger: Logger
 
+    /// - Parameter scope: The `zed.events` partitions this worker owns and has read to the end (kept by the
+    ///   ingest service); only instances whose events come from them are timed out here.
     public init(
         client: PostgresClient,
         settings: WorkerSettings,
         runnerTokens: RunnerTokens,
+        scope: SweepScope,
         metrics: WorkerMetrics = WorkerMetrics(),
         clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
@@ -38,6 +42,7 @@ public struct HeartbeatSweeper: Service {
         self.outbox = OutboxStore(logger: logger)
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
         self.metrics = metrics
+        self.scope = scope
         self.clock = clock
         self.logger = logger
     }
@@ -67,14 +72,17 @@ public struct HeartbeatSweeper: Service {
     ///
     /// - Returns: How many timeouts this pass fired.
     public func sweepOnce() async throws -> Int {
+        let partitions = scope.current.sorted()
+        guard !partitions.isEmpty else { return 0 }
         let now = clock()
         let disconnectBefore = now.addingTimeInterval(-settings.heartbeatTimeout.seconds)
         let failBefore = now.addingTimeInterval(-settings.heartbeatFailAfter.seconds)
         let rows = try await client.query(
             """
             SELECT spec_task_id FROM zed_instances
-            WHERE (status = 'ready' AND last_heartbeat_at < \(disconnectBefore))
-               OR (status = 'disconnected' AND last_heartbeat_at < \(failBefore))
+            WHERE events_topic = \(topics.zedEvents) AND events_partition = ANY(\(partitions))
+              AND ((status = 'ready' AND last_heartbeat_at < \(disconnectBefore))
+                OR (status = 'disconnected' AND last_heartbeat_at < \(failBefore)))
             ORDER BY last_heartbeat_at LIMIT 200
             """,
             logger: logger
@@ -82,8 +90,18 @@ public struct HeartbeatSweeper: Service {
         var candidates: [String] = []
         for try await id in rows.decode(String.self) { candidates.append(id) }
         var fired = 0
-        for specTaskID in candidates where try await expire(specTaskID, now: now) {
-            fired += 1
+        for specTaskID in candidates {
+            // One task that can not be expired (a broken row) must not keep the others from their timeouts.
+            do {
+                if try await expire(specTaskID, now: now) { fired += 1 }
+            } catch let error as PSQLError {
+                throw error
+            } catch {
+                logger.error(
+                    "could not apply the heartbeat timeout of a spec task; skipping it",
+                    metadata: ["spec_task": "\(specTaskID)", "error": "\(String(reflecting: error))"]
+                )
+            }
         }
         return fired
     }

@@ -34,6 +34,14 @@ struct UsageTests {
         #expect(total.tokens == 30)
     }
 
+    @Test("sums stop at Int.max instead of trapping")
+    func saturates() {
+        let huge = Usage(activities: .max, tokensIn: .max, tokensOut: .max)
+        let total = huge + Usage(activities: 1, tokensIn: 1, tokensOut: 1)
+        #expect(total.activities == .max && total.tokensIn == .max && total.tokensOut == .max)
+        #expect(total.tokens == .max)
+    }
+
     @Test(
         "dollars are printed exactly from micro-dollars",
         arguments: [

@@ -192,6 +192,32 @@ struct ManagerZedEventTests {
         #expect(try run.thread(ofSession: Self.session(2)).usage?.tokensIn == 7, "spent even after it failed")
     }
 
+    @Test("one thread reported disconnected while the instance stays ready can still complete or fail")
+    func singleThreadDisconnection() throws {
+        var run = try ZedRun.implementing(plan: PlanFixtures.numberedSimple)
+        try run.ready()
+        try run.threadCreated(Self.session(1))
+        try run.threadCreated(Self.session(2))
+        for session in [Self.session(1), Self.session(2)] {
+            try run.send(
+                .threadStatusChanged(
+                    ZedThreadStatusChanged(instanceID: Self.instanceID, workSessionID: session, status: .disconnected)
+                )
+            )
+        }
+        #expect(try run.thread(ofSession: Self.session(1)).status == .disconnected)
+        #expect(try run.instance().status == .ready)
+
+        let completed = try run.threadCompleted(Self.session(1))
+        #expect(completed.threadMoves == ["zt-cmd-5-1:disconnected→active", "zt-cmd-5-1:active→completed"])
+        #expect(try run.session(Self.session(1)).status == .completed)
+        let failed = try run.send(
+            .threadFailed(ZedThreadFailed(instanceID: Self.instanceID, workSessionID: Self.session(2), reason: "oom"))
+        )
+        #expect(failed.threadMoves == ["zt-cmd-5-2:disconnected→active", "zt-cmd-5-2:active→failed"])
+        #expect(try run.session(Self.session(2)).status == .failed)
+    }
+
     @Test("heartbeat (or instance_stopped) on a stopped instance changes nothing")
     func heartbeatWhenStopped() throws {
         var run = try ZedRun.implementing(plan: PlanFixtures.freeForm)
