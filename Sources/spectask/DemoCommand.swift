@@ -115,9 +115,17 @@ struct DemoCommand: AsyncParsableCommand {
         print(OverviewText.render(overview))
         print("")
         print(
-            "Done. Follow it with `spectask show \(taskID)` or `spectask watch`; stop everything with `scripts/services down`."
+            "Done. Follow it with `\(Self.invocation) show \(taskID)` or `\(Self.invocation) watch`; stop everything with "
+                + "`scripts/services down`."
         )
         guard overview.task.status == .done else { throw ExitCode(1) }
+    }
+
+    /// How the user ran this binary (e.g. `.build/debug/spectask`), for the commands the demo suggests.
+    static var invocation: String {
+        let path = CommandLine.arguments.first ?? "spectask"
+        let current = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(current) ? "./" + path.dropFirst(current.count) : path
     }
 
     static func timestamp() -> String {
