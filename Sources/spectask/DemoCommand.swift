@@ -107,7 +107,7 @@ struct DemoCommand: AsyncParsableCommand {
             )
             await follower.close()
             return try await withPostgres(database, logger: logger) { client in
-                try await client.withConnection { try await SpecTaskRepository(logger: logger).load([taskID], on: $0) }
+                try await SpecTaskRepository(logger: logger).loadSnapshot([taskID], client: client)
             }[taskID]?.state
         }
         guard let overview else { throw CLIError("spec task \(taskID) is not in the database") }

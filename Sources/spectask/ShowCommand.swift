@@ -23,7 +23,7 @@ struct ShowCommand: AsyncParsableCommand {
         let logger = try logging.bootstrap(label: "spectask.show")
         let task = self.task
         let loaded = try await withPostgres(try connection.database(), logger: logger) { client in
-            try await client.withConnection { try await SpecTaskRepository(logger: logger).load([task], on: $0) }
+            try await SpecTaskRepository(logger: logger).loadSnapshot([task], client: client)
         }
         guard let state = loaded[task]?.state else {
             print("spec task \(task) not found")

@@ -54,9 +54,7 @@ extension SystemUnderTest {
     /// The stored state of a spec task.
     func state(of task: String) async throws -> SpecTaskState {
         let loaded = try await TestEnvironment.withClient(try database) { client in
-            try await client.withConnection {
-                try await SpecTaskRepository(logger: TestEnvironment.logger).load([task], on: $0)
-            }
+            try await SpecTaskRepository(logger: TestEnvironment.logger).loadSnapshot([task], client: client)
         }
         return try #require(loaded[task]?.state, "spec task \(task) is not stored")
     }

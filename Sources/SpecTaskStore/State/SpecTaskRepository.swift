@@ -40,7 +40,30 @@ public struct SpecTaskRepository: Sendable {
         return try await loadChildren(of: tasks, on: connection)
     }
 
-    /// Loads without locking (the read side).
+    /// Loads without locking, from one snapshot: a `REPEATABLE READ, READ ONLY` transaction, so a change
+    /// committed between the reads of two tables (a sweeper disconnecting an instance and its threads) is seen
+    /// whole or not at all. What the read API, `spectask show` and the tests use.
+    public func loadSnapshot(_ ids: [String], client: PostgresClient) async throws -> [String: StoredSpecTask] {
+        try await readSnapshot(client) { try await load(ids, on: $0) }
+    }
+
+    /// Runs `body` in a `REPEATABLE READ, READ ONLY` transaction: every query in it sees the same snapshot.
+    public func readSnapshot<T: Sendable>(
+        _ client: PostgresClient,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+                return try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            // What callers act on is why: the database error, or the body's own.
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
+    /// Loads without locking; the tables are read one after another, each at its own moment (see `loadSnapshot`).
     public func load(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask] {
         guard !ids.isEmpty else { return [:] }
         var tasks: [String: (SpecTask, Int64)] = [:]

@@ -46,7 +46,7 @@ public enum ReadAPI {
 
         @Sendable func task(_ context: BasicRequestContext) async throws -> SpecTaskState {
             let id = try validID(context.parameters.get("taskId"), "spec task id")
-            let loaded = try await postgres.withConnection { try await repository.load([id], on: $0) }
+            let loaded = try await repository.loadSnapshot([id], client: postgres)
             guard let stored = loaded[id] else { throw HTTPError(.notFound, message: "spec task \(id) not found") }
             return stored.state
         }
@@ -81,7 +81,7 @@ public enum ReadAPI {
         }
         api.get("work-sessions/:sessionId") { _, context in
             let id = try validID(context.parameters.get("sessionId"), "work session id")
-            let state: SpecTaskState? = try await postgres.withConnection { connection in
+            let state: SpecTaskState? = try await repository.readSnapshot(postgres) { connection in
                 let rows = try await connection.query(
                     "SELECT spec_task_id FROM work_sessions WHERE id = \(id)",
                     logger: logger
