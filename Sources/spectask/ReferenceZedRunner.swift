@@ -302,9 +302,3 @@ enum ResidentMemory {
         return kilobytes / 1024
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -1084,9 +1084,15 @@ struct StoreFixture: Sendable {
         return (error as? PostgresTransactionError)?.closureError as? ConsumerOffsetStore.Fenced
     }
 
-    func message(_ value: [UInt8], task: String, partition: Int32, offset: Int64) -> KafkaConsumerMessage {
+    func message(
+        _ value: [UInt8],
+        task: String,
+        partition: Int32,
+        offset: Int64,
+        topic: String? = nil
+    ) -> KafkaConsumerMessage {
         KafkaConsumerMessage(
-            topic: topics.commands,
+            topic: topic ?? topics.commands,
             partition: partition,
             offset: offset,
             key: Array(task.utf8),

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import SpecTaskDomain
 import SpecTaskStore
+import SpecTaskWorker
 import Testing
 
 /// The Zed side end to end: runner events on `zed.events` through real worker processes, the state they leave
@@ -420,8 +421,8 @@ struct ZedIntegrationTests {
         try await Task.sleep(for: .seconds(1))  // let any (wrong) second counting of the duplicates show
         let thread = try #require(try await system.state(of: task).zedThreads.first { $0.workSessionID == sessions[0] })
         #expect(thread.usage == expected)
-        #expect(ReadAPIProgress.of(state).usage == expected)
-        #expect(ReadAPIProgress.of(state).workSessions.first { $0.workSessionID == sessions[0] }?.usage == expected)
+        #expect(ReadAPI.progress(state).usage == expected)
+        #expect(ReadAPI.progress(state).workSessions.first { $0.workSessionID == sessions[0] }?.usage == expected)
 
         #expect(expected.tokens >= 30 * 200)  // so the 5,000-token budget was crossed on the way
         let notice = try await system.zedCommands.wait(timeout: .seconds(30), "the budget notice") {
@@ -499,7 +500,7 @@ struct ZedIntegrationTests {
             #expect(thread.usage?.tokensIn == steps * 900)
             #expect(thread.usage?.costMicros == steps * 1000)
         }
-        #expect(ReadAPIProgress.of(state).overallPercent == 100)
+        #expect(ReadAPI.progress(state).overallPercent == 100)
         try await Task.sleep(for: .seconds(1))
         WorkflowTests.expectGapFreeSequence(system, task: task)
         // The runner still has a live instance (it sends heartbeats): it stops cleanly on SIGTERM all the same.
@@ -510,19 +511,6 @@ struct ZedIntegrationTests {
             types.isSuperset(of: [
                 "zed.command.create_thread", "zed.command.deliver_message", "spectask.progress.snapshot",
             ])
-        )
-    }
-}
-
-/// The progress snapshot the read API and the progress topic show.
-enum ReadAPIProgress {
-    static func of(_ state: SpecTaskState) -> ProgressSnapshot {
-        ProgressCalculator.snapshot(
-            for: state.task,
-            implementationTasks: state.implementationTasks,
-            workSessions: state.workSessions,
-            zedThreads: state.zedThreads,
-            threadProgress: state.threadProgress
         )
     }
 }

@@ -1,11 +1,10 @@
 import Foundation
+import Kafka
 import PostgresNIO
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker
 import Testing
-
-@testable import Kafka
 
 /// The Zed side at the store level: batches built by hand and applied with `BatchApplier`, and heartbeat
 /// sweepers run side by side against one database, so what is counted does not depend on how Kafka batches.
@@ -36,29 +35,28 @@ struct ZedStoreTests {
         firstOffset: Int64 = 0
     ) -> [KafkaConsumerMessage] {
         events.enumerated().map { position, entry in
-            KafkaConsumerMessage(
-                topic: fixture.topics.zedEvents,
-                partition: 0,
-                offset: firstOffset + Int64(position),
-                key: Array(task.utf8),
-                value: CommandEncoder.encode(
+            fixture.message(
+                CommandEncoder.encode(
                     id: entry.id,
                     specTaskID: task,
                     source: "tests",
                     event: entry.event,
                     runnerToken: Scenario.runnerTokens.token(for: entry.event.instanceID)
                 ),
-                headers: [],
-                timestampMilliseconds: nil
+                task: task,
+                partition: 0,
+                offset: firstOffset + Int64(position),
+                topic: fixture.topics.zedEvents
             )
         }
     }
 
     static func state(_ fixture: StoreFixture, _ task: String) async throws -> SpecTaskState {
         try #require(
-            try await fixture.client.withConnection {
-                try await SpecTaskRepository(logger: TestEnvironment.logger).load([task], on: $0)[task]
-            }?.state
+            try await SpecTaskRepository(logger: TestEnvironment.logger).loadSnapshot([task], client: fixture.client)[
+                task
+            ]?
+            .state
         )
     }
 
@@ -113,19 +111,17 @@ struct ZedStoreTests {
         try await StoreFixture.with { fixture in
             let task = "outcome-task"
             let generations = try await Self.implementing(fixture, task: task)
-            let message = KafkaConsumerMessage(
-                topic: fixture.topics.zedEvents,
-                partition: 0,
-                offset: 0,
-                key: Array(task.utf8),
-                value: CommandEncoder.encode(
+            let message = fixture.message(
+                CommandEncoder.encode(
                     id: "an-upstream-command-id",
                     specTaskID: task,
                     source: "impostor",
                     command: .cancel(CancelSpecTask())
                 ),
-                headers: [],
-                timestampMilliseconds: nil
+                task: task,
+                partition: 0,
+                offset: 0,
+                topic: fixture.topics.zedEvents
             )
             let report = try await fixture.applier.apply([message], generations: generations)
             #expect(report.rejected == 1 && report.applied == 0)

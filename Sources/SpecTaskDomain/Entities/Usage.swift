@@ -64,6 +64,13 @@ public struct Usage: Sendable, Hashable, Codable {
     }
 }
 
+extension Sequence<ZedThread> {
+    /// The sum of the threads' usage: what a spec task (or a work session) has spent.
+    public var totalUsage: Usage {
+        reduce(Usage.zero) { $0 + ($1.usage ?? .zero) }
+    }
+}
+
 /// How much a spec task's threads may spend; a `nil` limit is no limit.
 public struct Budget: Sendable, Hashable, Codable {
     public var maxTokens: Int?

@@ -113,7 +113,7 @@ extension DecisionDraft {
 
     /// The sum of the usage of every thread of the spec task.
     var usage: Usage {
-        state.zedThreads.reduce(Usage.zero) { $0 + ($1.usage ?? .zero) }
+        state.zedThreads.totalUsage
     }
 
     /// Why the budget is used up, or `nil` while there is budget left (or no budget).
@@ -124,8 +124,7 @@ extension DecisionDraft {
     /// Announces the budget being used up (and tells the running threads) or freed again (a raised budget),
     /// compared with the state before the input.
     mutating func announceBudgetChange(comparedTo before: SpecTaskState) {
-        let usageBefore = before.zedThreads.reduce(Usage.zero) { $0 + ($1.usage ?? .zero) }
-        let wasExceeded = before.task.budget?.exceeded(by: usageBefore) != nil
+        let wasExceeded = before.task.budget?.exceeded(by: before.zedThreads.totalUsage) != nil
         switch (wasExceeded, budgetExceededReason) {
         case (false, .some(let reason)):
             let message = "budget exceeded: \(reason); no new work session starts until the budget is raised"

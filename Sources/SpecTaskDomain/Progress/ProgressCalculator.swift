@@ -96,7 +96,7 @@ public enum ProgressCalculator {
             zedThreadsByStatus: countByStatus(zedThreads.map(\.status)),
             implementationTasksByStatus: countByStatus(implementationTasks.map(\.status)),
             lastActivityAt: activityDates.max(),
-            usage: zedThreads.reduce(Usage.zero) { $0 + ($1.usage ?? .zero) },
+            usage: zedThreads.totalUsage,
             budget: budget
         )
     }

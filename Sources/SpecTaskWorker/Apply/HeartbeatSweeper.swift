@@ -182,7 +182,7 @@ public struct HeartbeatSweeper: Service {
 
 extension Duration {
     /// The duration in seconds, for date arithmetic.
-    var seconds: TimeInterval {
+    public var seconds: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
