@@ -6,11 +6,39 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SPECTASK_LOCAL="${SPECTASK_LOCAL:-$REPO_ROOT/.local}"
+case "$SPECTASK_LOCAL" in /*) ;; *) SPECTASK_LOCAL="$PWD/$SPECTASK_LOCAL" ;; esac
 LIBRDKAFKA_PREFIX="$SPECTASK_LOCAL/librdkafka"
 TANSU_BIN="$SPECTASK_LOCAL/tansu/bin/tansu"
-PG_DATA="$SPECTASK_LOCAL/postgres/data"
 LOG_DIR="$SPECTASK_LOCAL/logs"
 RUN_DIR="$SPECTASK_LOCAL/run"
+
+# The local PostgreSQL cluster: PG_DIR holds its data folder (PG_DATA) and, as pg_ctl writes it as the cluster's
+# user, the server log (PG_LOG). Normally that is $SPECTASK_LOCAL/postgres and .local/logs/postgres.log.
+# As root, the server runs as the postgres user (initdb refuses root), who can not reach a checkout under a
+# private directory (root's home is mode 700, say). Then the cluster lives in the postgres user's home instead
+# (/var/tmp if that is not writable), in a folder named after a hash of $SPECTASK_LOCAL so each checkout keeps
+# its own; `scripts/services status` says where, `scripts/services reset` deletes it.
+PG_DIR="$SPECTASK_LOCAL/postgres"
+PG_LOG="$LOG_DIR/postgres.log"
+PG_RELOCATED=0
+# pg_user_reaches DIR: the postgres user can enter DIR (its nearest existing ancestor while DIR does not exist).
+pg_user_reaches() {
+  local dir="$1"
+  while [ ! -e "$dir" ]; do dir="$(dirname "$dir")"; done
+  runuser -u postgres -- test -x "$dir" 2>/dev/null
+}
+# SPECTASK_LOCAL itself is made enterable for the postgres user when the cluster is created; its parent decides.
+if [ "$(id -u)" = 0 ] && id -u postgres >/dev/null 2>&1 && ! pg_user_reaches "$(dirname "$SPECTASK_LOCAL")"; then
+  pg_base="$(getent passwd postgres | cut -d: -f6 || true)"
+  if [ -z "$pg_base" ] || ! runuser -u postgres -- test -d "$pg_base" -a -w "$pg_base" 2>/dev/null; then
+    pg_base=/var/tmp
+  fi
+  PG_DIR="$pg_base/spectask-postgres-$(printf '%s' "$SPECTASK_LOCAL" | sha256sum | cut -c1-12)"
+  PG_LOG="$PG_DIR/postgres.log"
+  PG_RELOCATED=1
+  unset pg_base
+fi
+PG_DATA="$PG_DIR/data"
 
 # Local service defaults (loopback only, non-default ports so they never clash with system services).
 SPECTASK_PG_PORT="${SPECTASK_PG_PORT:-55432}"
