@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import Logging
 import SpecTaskDomain
 import SpecTaskWorker
 
@@ -10,17 +11,32 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Drive N spec tasks through the whole command lifecycle against the running system and measure it.",
         discussion: """
             Each task gets: create, start_planning, submit_specs (one-task plan), approve_specs, start_implementation, \
-            update_zed_thread (active), update_work_session_status (completed), approve_implementation: 8 commands, each \
-            sent when the previous one's outcome arrived. Tasks run concurrently. Prints commands/s and the \
-            command→outcome latency (p50, p90, p99, max), with the settings used. Needs running workers (scripts/up).
+            update_zed_thread (active), update_work_session_status (completed), approve_implementation: 8 commands. \
+            Closed loop (default): each command is sent when the previous one's outcome arrived, at most \
+            --concurrency tasks at once. Open loop (--rate): the commands are sent at that rate whatever the outcomes, \
+            round-robin over windows of --concurrency tasks; the report says whether the system kept up. Prints \
+            commands/s and the command→outcome latency (p50, p90, p99, max), with the settings used. --baseline also \
+            times the same number of messages through a minimal one-transaction-per-message loop on the same \
+            PostgreSQL, for comparison. Needs running workers (scripts/up).
             """
     )
 
     @Option(help: ArgumentHelp("How many spec tasks.", valueName: "n"))
     var tasks: Int = 200
 
-    @Option(help: ArgumentHelp("Most tasks in flight at once.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Most tasks in flight at once; with --rate, how many tasks are interleaved round-robin.",
+            valueName: "n"
+        )
+    )
     var concurrency: Int = 100
+
+    @Option(help: ArgumentHelp("Offer this many commands/s whatever the outcomes (open loop).", valueName: "n"))
+    var rate: Int?
+
+    @Flag(help: "Also time a one-transaction-per-message loop on the same PostgreSQL, for comparison.")
+    var baseline = false
 
     @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
     var timeout: Int = 300
@@ -33,104 +49,155 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(tasks) else { throw ValidationError("--tasks must be 1…100000") }
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…10000") }
+        guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second") }
+        if let rate {
+            guard (1...1_000_000).contains(rate) else {
+                throw ValidationError("--rate must be 1…1000000 commands/s, got \(rate)")
+            }
+            // Sending alone must fit in the timeout, or the run is bound to time out.
+            let sendSeconds = tasks * BenchDriver.steps / rate
+            guard sendSeconds < timeout else {
+                throw ValidationError(
+                    "--rate \(rate) takes \(sendSeconds) s to send \(tasks * BenchDriver.steps) commands, longer than "
+                        + "--timeout \(timeout); raise --rate or --timeout, or lower --tasks"
+                )
+            }
+        }
     }
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.bench")
-        let prefix = try topicOptions.prefix()
-        let topics = WorkerTopics(prefix: prefix)
+        let topics = WorkerTopics(prefix: try topicOptions.prefix())
         let kafka = try connection.kafka()
+        let id = UUID().uuidString.prefix(8).lowercased()
+        let run = "bench-\(id)"
+
+        // Before the main run: the database is quiet then, not still busy with the workers' outbox and offsets.
+        var baselineResult: BenchBaseline.Result?
+        if baseline {
+            print("baseline: \(tasks * BenchDriver.steps) messages, one transaction each, on one connection…")
+            baselineResult = try await BenchBaseline.run(
+                database: try connection.database(),
+                tasks: tasks,
+                id: id,
+                logger: logger
+            )
+            if let baselineResult {
+                print("  \(String(format: "%.0f", baselineResult.rate)) messages/s")
+            }
+        }
+
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(2)),
             logger: logger
         )
-        let run = "bench-\(UUID().uuidString.prefix(8).lowercased())"
-
+        print(
+            "bench: \(tasks) tasks × \(BenchDriver.steps) commands, "
+                + (rate.map { "open loop at \($0)/s over windows of \(concurrency) tasks" }
+                    ?? "at most \(concurrency) tasks in flight")
+                + ", topics \(topics.commands) → \(topics.status)"
+        )
         let result = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await producer.run() }
             defer { group.cancelAll() }
-            var driver = BenchDriver(run: run, tasks: tasks)
-            let clock = ContinuousClock()
-            let started = clock.now
-            let deadline = started + .seconds(timeout)
-            var sentAt: [String: ContinuousClock.Instant] = [:]
-            var latencies: [Duration] = []
-            var rejected = 0
-            var lastReport = started
-
-            func send(_ commands: [(task: String, id: String, command: SpecTaskCommand)]) async throws {
-                guard !commands.isEmpty else { return }
-                let records = commands.map { item in
-                    sentAt[item.id] = clock.now
-                    return KafkaProducerRecord(
-                        topic: topics.commands,
-                        key: Array(item.task.utf8),
-                        value: CommandEncoder.encode(
-                            id: item.id,
-                            specTaskID: item.task,
-                            source: "spectask-bench",
-                            command: item.command
-                        )
-                    )
-                }
-                _ = try await producer.send(records)
+            guard let rate else {
+                return try await closedLoop(
+                    run: run,
+                    topics: topics,
+                    producer: producer,
+                    follower: follower,
+                    logger: logger
+                )
             }
-
-            print(
-                "bench: \(tasks) tasks × 8 commands, at most \(concurrency) tasks in flight, topics \(topics.commands) → \(topics.status)"
-            )
-            try await send(driver.start(upTo: concurrency))
-            while !driver.isFinished {
-                guard clock.now < deadline else {
-                    throw CLIError(
-                        "timed out after \(timeout) s with \(driver.completedTasks) of \(tasks) tasks finished; are workers running?"
-                    )
-                }
-                var next: [(task: String, id: String, command: SpecTaskCommand)] = []
-                for message in try await follower.next(timeout: .milliseconds(50)) {
-                    guard let id = message.event.correlationid, let sent = sentAt.removeValue(forKey: id) else {
-                        continue
-                    }
-                    switch message.status {
-                    case .commandApplied?: break
-                    case .commandRejected(let outcome)?:
-                        rejected += 1
-                        logger.warning("rejected: \(outcome.reason ?? "")")
-                    default: continue
-                    }
-                    latencies.append(clock.now - sent)
-                    next += driver.outcome(of: id)
-                }
-                if driver.inFlight < concurrency { next += driver.start(upTo: concurrency - driver.inFlight) }
-                try await send(next)
-                if clock.now - lastReport > .seconds(2) {
-                    lastReport = clock.now
-                    print("  \(latencies.count) of \(tasks * 8) commands done")
-                }
-            }
-            return (elapsed: clock.now - started, latencies: latencies, rejected: rejected)
+            return try await BenchOpenLoop(
+                schedule: BenchSchedule(run: run, tasks: tasks, window: concurrency),
+                rate: rate,
+                topic: topics.commands,
+                producer: producer,
+                follower: follower,
+                timeout: .seconds(timeout),
+                logger: logger
+            ).run()
         }
         await follower.close()
 
-        let sorted = result.latencies.sorted()
-        func percentile(_ p: Double) -> String {
-            guard !sorted.isEmpty else { return "-" }
-            let value = sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-            return String(
-                format: "%.1f ms",
-                Double(value.components.attoseconds) / 1e15 + Double(value.components.seconds) * 1000
-            )
-        }
-        let seconds = Double(result.elapsed.components.seconds) + Double(result.elapsed.components.attoseconds) / 1e18
         print(
-            """
-            commands:   \(sorted.count) (\(result.rejected) rejected) in \(String(format: "%.2f", seconds)) s = \(String(format: "%.0f", Double(sorted.count) / seconds)) commands/s
-            latency:    p50 \(percentile(0.5)), p90 \(percentile(0.9)), p99 \(percentile(0.99)), max \(percentile(1.0)) (send → outcome on \(topics.status))
-            settings:   \(tasks) tasks, concurrency \(concurrency), \(ProcessInfo.processInfo.activeProcessorCount) cores, run \(run)
-            """
+            BenchReport(
+                run: run,
+                tasks: tasks,
+                concurrency: concurrency,
+                statusTopic: topics.status,
+                result: result,
+                baseline: baselineResult
+            ).text
         )
         if result.rejected > 0 { throw ExitCode(1) }
+    }
+
+    /// Each task's next command sent when the previous one's outcome arrived, at most `concurrency` tasks at once.
+    private func closedLoop(
+        run: String,
+        topics: WorkerTopics,
+        producer: KafkaProducer,
+        follower: StatusFollower,
+        logger: Logger
+    ) async throws -> BenchResult {
+        var driver = BenchDriver(run: run, tasks: tasks)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let deadline = started + .seconds(timeout)
+        var sentAt: [String: ContinuousClock.Instant] = [:]
+        var latencies: [Duration] = []
+        var rejected = 0
+        var lastReport = started
+
+        func send(_ items: [BenchItem]) async throws {
+            guard !items.isEmpty else { return }
+            let now = clock.now
+            for item in items { sentAt[item.id] = now }
+            _ = try await producer.send(items.map { BenchDriver.record($0, topic: topics.commands) })
+        }
+
+        try await send(driver.start(upTo: concurrency))
+        while !driver.isFinished {
+            guard clock.now < deadline else {
+                throw CLIError(
+                    "timed out after \(timeout) s with \(driver.completedTasks) of \(tasks) tasks finished; are workers running?"
+                )
+            }
+            var next: [BenchItem] = []
+            for message in try await follower.next(timeout: .milliseconds(50)) {
+                let rejection: CommandOutcome?
+                switch message.status {
+                case .commandApplied?: rejection = nil
+                case .commandRejected(let outcome)?: rejection = outcome
+                default: continue  // a change the command caused, not its outcome
+                }
+                // Not ours when nothing waits under its id: another sender's command on the same topic.
+                guard let id = message.event.correlationid, let sent = sentAt.removeValue(forKey: id) else { continue }
+                if let rejection {
+                    rejected += 1
+                    logger.warning("rejected: \(rejection.reason ?? "")")
+                }
+                latencies.append(clock.now - sent)
+                next += driver.outcome(of: id)
+            }
+            if driver.inFlight < concurrency { next += driver.start(upTo: concurrency - driver.inFlight) }
+            try await send(next)
+            if clock.now - lastReport > .seconds(2) {
+                lastReport = clock.now
+                print("  \(latencies.count) of \(tasks * BenchDriver.steps) commands done")
+            }
+        }
+        let elapsed = clock.now - started
+        return BenchResult(
+            latencies: latencies,
+            rejected: rejected,
+            elapsed: elapsed,
+            achievedRate: Double(latencies.count) / max(elapsed.seconds, 1e-9),
+            openLoop: nil
+        )
     }
 }
 
@@ -149,11 +216,14 @@ struct BenchDriver {
         self.tasks = tasks
     }
 
+    /// Commands per task.
+    static let steps = 8
+
     var isFinished: Bool { completedTasks == tasks }
     var inFlight: Int { started - completedTasks }
 
-    mutating func start(upTo count: Int) -> [(task: String, id: String, command: SpecTaskCommand)] {
-        var commands: [(task: String, id: String, command: SpecTaskCommand)] = []
+    mutating func start(upTo count: Int) -> [BenchItem] {
+        var commands: [BenchItem] = []
         while started < tasks, commands.count < count {
             started += 1
             let task = "\(run)-\(started)"
@@ -163,20 +233,25 @@ struct BenchDriver {
         return commands
     }
 
-    mutating func outcome(of commandID: String) -> [(task: String, id: String, command: SpecTaskCommand)] {
+    mutating func outcome(of commandID: String) -> [BenchItem] {
         guard let task = waiting.removeValue(forKey: commandID) else { return [] }
         step[task, default: 0] += 1
-        if step[task] == 8 {
+        if step[task] == Self.steps {
             completedTasks += 1
             return []
         }
         return [command(for: task)]
     }
 
-    private mutating func command(for task: String) -> (task: String, id: String, command: SpecTaskCommand) {
-        let index = step[task] ?? 0
+    private mutating func command(for task: String) -> BenchItem {
+        let item = Self.command(for: task, step: step[task] ?? 0)
+        waiting[item.id] = task
+        return item
+    }
+
+    /// The `index`th of a task's 8 commands; the open loop sends the same sequence.
+    static func command(for task: String, step index: Int) -> BenchItem {
         let id = "\(task)-c\(index)"
-        waiting[id] = task
         let session = "\(task)-ws"
         let command: SpecTaskCommand =
             switch index {
@@ -191,4 +266,21 @@ struct BenchDriver {
             }
         return (task, id, command)
     }
+
+    /// The Kafka record of a command, keyed by its task: one partition keeps a task's commands in order.
+    static func record(_ item: BenchItem, topic: String) -> KafkaProducerRecord {
+        KafkaProducerRecord(
+            topic: topic,
+            key: Array(item.task.utf8),
+            value: CommandEncoder.encode(
+                id: item.id,
+                specTaskID: item.task,
+                source: "spectask-bench",
+                command: item.command
+            )
+        )
+    }
 }
+
+/// One benchmark command: the task it belongs to (the Kafka key), its id (the outcome's correlation id), the command.
+typealias BenchItem = (task: String, id: String, command: SpecTaskCommand)
