@@ -42,6 +42,8 @@ let package = Package(
         // MARK: - Domain, store, worker
         .target(
             name: "SpecTaskDomain",
+            // Crypto for the SHA-256 of rejected inputs only; the domain does no I/O.
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -93,8 +95,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka",
+                "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -17,7 +17,18 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Creates the member and subscribes it to `configuration.topics`; it joins the group on the first poll.
     /// - Throws: `KafkaError` for rejected properties or an illegal topic name.
-    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+    public convenience init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        try self.init(configuration: configuration, subscribe: true, logger: logger)
+    }
+
+    /// Creates a consumer that reads only the partitions given to ``assign(_:)``, from the offsets given there: no
+    /// group membership, no rebalances. For followers that must be positioned before anything they wait for is
+    /// sent (a subscription starts reading only after the group assigned it partitions, which takes a while).
+    public static func assigned(configuration: KafkaConsumerConfiguration, logger: Logger) throws -> KafkaConsumer {
+        try KafkaConsumer(configuration: configuration, subscribe: false, logger: logger)
+    }
+
+    private init(configuration: KafkaConsumerConfiguration, subscribe: Bool, logger: Logger) throws {
         for topic in configuration.topics { try TopicName.validate(topic) }
         var logger = logger
         logger[metadataKey: "kafka.group"] = "\(configuration.groupID)"
@@ -25,13 +36,14 @@ public final class KafkaConsumer: Service, Sendable {
             kind: .consumer,
             properties: configuration.properties,
             logger: logger,
-            rebalance: true
+            rebalance: subscribe
         )
         self.configuration = configuration
         self.logger = logger
         self.serial = BlockingCalls(label: "spectask.kafka.consumer.\(configuration.groupID)", serial: true)
         self.concurrent = BlockingCalls(label: "spectask.kafka.consumer.commits", serial: false)
         rd_kafka_poll_set_consumer(client.handle)
+        guard subscribe else { return }
         let subscription = TopicPartitionList.make(
             configuration.topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) }
         )
@@ -39,6 +51,14 @@ public final class KafkaConsumer: Service, Sendable {
         let code = rd_kafka_subscribe(client.handle, subscription)
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError.librdkafka(code, "subscribing to \(configuration.topics.joined(separator: ", "))")
+        }
+    }
+
+    /// Reads exactly these partitions from these offsets (for a consumer made with ``assigned(configuration:logger:)``).
+    public func assign(_ offsets: [KafkaTopicPartitionOffset]) throws {
+        try TopicPartitionList.with(offsets) { list in
+            let code = rd_kafka_assign(client.handle, list)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.librdkafka(code, "assigning \(offsets)") }
         }
     }
 

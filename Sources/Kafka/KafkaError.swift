@@ -54,6 +54,14 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "KafkaError(\(code)): \(message)" }
+
+    /// Sending the same record again can never succeed: it is too large, its topic name is illegal, or this client
+    /// may not write to its topic. A relay sets such a record aside instead of retrying it forever.
+    public var isPermanentForRecord: Bool {
+        if code == .invalidArgument { return true }
+        guard let raw = code.librdkafkaCode else { return false }
+        return Self.permanentRecordCodes.contains(raw)
+    }
 }
 
 // MARK: - Mapping librdkafka errors
@@ -70,6 +78,14 @@ extension KafkaError {
         RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
         RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
         RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+    ].reduce(into: []) { $0.insert($1.rawValue) }
+
+    /// Error codes that refuse one record for good (see ``isPermanentForRecord``).
+    static let permanentRecordCodes: Set<Int32> = [
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE,
     ].reduce(into: []) { $0.insert($1.rawValue) }
 
     /// Error codes after which the client instance is unusable.

@@ -51,11 +51,26 @@ public final class KafkaProducer: Service, Sendable {
     /// - Throws: the first delivery failure (after all deliveries finished), or `.invalidArgument` for an illegal
     ///   topic name before anything is sent.
     public func send(_ records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReport] {
-        guard !records.isEmpty else { return [] }
         for record in records { try TopicName.validate(record.topic) }
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await sendEach(records).map { try $0.get() }
+    }
+
+    /// Sends every record, then waits for every delivery report; never throws, so one record the broker refuses
+    /// does not hide what happened to the others.
+    ///
+    /// - Returns: One result per record, in the order given: its delivery report, or why it was not delivered
+    ///   (``KafkaError/isPermanentForRecord`` says whether sending the same record again can ever succeed).
+    public func sendEach(_ records: [KafkaProducerRecord]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
+        guard !records.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
             let batch = BatchDelivery(count: records.count, continuation: continuation)
             for (index, record) in records.enumerated() {
+                do {
+                    try TopicName.validate(record.topic)
+                } catch {
+                    batch.complete(index, .failure(error))
+                    continue
+                }
                 while true {
                     let item = Unmanaged.passRetained(BatchDelivery.Item(batch: batch, index: index))
                     guard let error = produce(record, opaque: item.toOpaque(), isBatch: true) else { break }
@@ -72,7 +87,6 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Waits until every queued message is delivered or `timeout` passes.
     public func flush(timeout: Duration = .seconds(10)) async throws {
         let client = self.client
         let code = try await blocking.run { rd_kafka_flush(client.handle, Int32(timeout.milliseconds)) }

@@ -10,9 +10,12 @@ import SpecTaskStore
 /// a batch only commits if its partitions' generations are still this worker's, so a worker that lost a
 /// partition can not apply anything for it afterwards.
 ///
-/// Failures: a fenced batch is dropped (its partitions belong to another worker); any other failure pauses the
-/// partitions and retries the same batch with backoff, while still polling so rebalances are served. No message
-/// is skipped.
+/// The loop never goes deaf to its consumer group: every database call runs in a task of its own, and while it
+/// takes longer than a moment the loop pauses its partitions and keeps polling (so rebalances are served and the
+/// broker's `max.poll.interval.ms` is never exceeded); a call that takes longer than `databaseTimeout` is abandoned
+/// and retried. When a claim or a batch fails, the partitions stay paused and the same messages are retried with
+/// backoff until PostgreSQL answers again; nothing is skipped, nothing applied twice. A fenced batch is dropped
+/// (its partitions belong to another worker).
 public struct IngestService: Service {
     let consumer: KafkaConsumer
     let applier: BatchApplier
@@ -20,6 +23,8 @@ public struct IngestService: Service {
     let workerID: String
     let metrics: WorkerMetrics
     let sweepScope: SweepScope
+    let doorbell: RelayDoorbell
+    let health: WorkerHealth
     let logger: Logger
 
     /// How long a partition with nothing read since it was assigned must be owned before it counts as read to
@@ -36,6 +41,8 @@ public struct IngestService: Service {
         workerID: String,
         metrics: WorkerMetrics = WorkerMetrics(),
         sweepScope: SweepScope = SweepScope(),
+        doorbell: RelayDoorbell = RelayDoorbell(),
+        health: WorkerHealth = WorkerHealth(),
         logger: Logger
     ) {
         self.consumer = consumer
@@ -44,6 +51,8 @@ public struct IngestService: Service {
         self.workerID = workerID
         self.metrics = metrics
         self.sweepScope = sweepScope
+        self.doorbell = doorbell
+        self.health = health
         self.logger = logger
     }
 
@@ -52,22 +61,188 @@ public struct IngestService: Service {
         var state = State()
         // Graceful shutdown is checked between batches: a batch being applied is finished first.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            health.loopTurned()
+            let idle = state.pending.isEmpty && state.unclaimed.isEmpty
             let events: [KafkaConsumerEvent]
             do {
-                events = try await consumer.poll(maxMessages: settings.maxBatchSize, timeout: .milliseconds(100))
+                events = try await consumer.poll(
+                    maxMessages: settings.maxBatchSize,
+                    timeout: idle || state.retryAt != nil ? .milliseconds(100) : .zero
+                )
             } catch let error as KafkaError where error.code == .clientClosed {
                 break
             }
-            for event in events {
-                try await handle(event, &state)
-            }
+            try handle(events, &state)
+            if let retryAt = state.retryAt, ContinuousClock.now < retryAt { continue }
+            try await claimNewPartitions(&state)
+            try await applyPending(&state)
             state.warnIfUnassigned(logger: logger, group: settings.groupID)
             let lag = (try? consumer.lag()) ?? [:]
             metrics.recordOwnership(state.generations.count, lag: lag)
-            sweepScope.set(caughtUpZedPartitions(state, lag: lag))
+            health.recordOwnership(state.generations.count + state.unclaimed.count)
+            sweepScope.set(state.retryAt == nil ? caughtUpZedPartitions(state, lag: lag) : [])
         }
         sweepScope.set([])
         logger.info("ingest stopped")
+    }
+
+    // MARK: - Consumer events
+
+    private func handle(_ events: [KafkaConsumerEvent], _ state: inout State) throws {
+        for event in events {
+            switch event {
+            case .partitionsAssigned(let partitions):
+                state.unclaimed.formUnion(partitions)
+                // Nothing is read from a partition before it is claimed, nor while the database is failing.
+                try? consumer.pause(partitions)
+                state.paused.formUnion(partitions)
+                logger.info("assigned partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+            case .partitionsRevoked(let partitions):
+                let revoked = Set(partitions)
+                for partition in partitions {
+                    state.generations[partition] = nil
+                    state.ownedSince[partition] = nil
+                }
+                state.unclaimed.subtract(revoked)
+                state.paused.subtract(revoked)
+                // Their messages belong to the new owner, who reads them from the offsets stored in PostgreSQL.
+                state.pending.removeAll { revoked.contains($0.topicPartition) }
+                logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
+                if state.generations.isEmpty && state.unclaimed.isEmpty {
+                    state.waitingSince = .now
+                    state.warned = false
+                }
+            case .messages(let batch):
+                state.pending += batch
+            }
+        }
+    }
+
+    /// While a database call takes long: partitions paused (nothing more is fetched), the group served.
+    private func serveGroup(_ state: inout State) async throws {
+        health.loopTurned()
+        let unpaused = Set(state.generations.keys).union(state.unclaimed).subtracting(state.paused)
+        if !unpaused.isEmpty {
+            try? consumer.pause(Array(unpaused))
+            state.paused.formUnion(unpaused)
+        }
+        try handle(try await consumer.poll(maxMessages: settings.maxBatchSize, timeout: .zero), &state)
+    }
+
+    private func resumeAll(_ state: inout State) {
+        let owned = state.paused.intersection(state.generations.keys)
+        guard !owned.isEmpty else { return }
+        try? consumer.resume(Array(owned))
+        state.paused.subtract(owned)
+    }
+
+    // MARK: - Database work
+
+    private func claimNewPartitions(_ state: inout State) async throws {
+        guard !state.unclaimed.isEmpty else { return }
+        let partitions = state.unclaimed.sorted()
+        let applier = self.applier
+        let workerID = self.workerID
+        do {
+            let generations = try await awaitServing(
+                "claiming partitions",
+                timeout: settings.databaseTimeout,
+                { try await applier.claim(partitions, owner: workerID) },
+                whileWaiting: { try await serveGroup(&state) }
+            )
+            // A partition revoked while the claim ran is not this worker's any more.
+            for (partition, generation) in generations where state.unclaimed.contains(partition) {
+                state.generations[partition] = generation
+                state.ownedSince[partition] = .now
+                state.unclaimed.remove(partition)
+            }
+            logger.info("owning partitions", metadata: ["kafka.partitions": "\(partitions)"])
+            succeeded(&state)
+        } catch {
+            failed("claiming partitions failed", error, &state)
+        }
+    }
+
+    private func applyPending(_ state: inout State) async throws {
+        // A partition fenced off is another worker's now (the group will revoke it): its messages are not ours.
+        state.pending.removeAll {
+            state.generations[$0.topicPartition] == nil && !state.unclaimed.contains($0.topicPartition)
+        }
+        // Messages of a partition still being claimed wait for its generation.
+        let generations = state.generations
+        let batch = Array(
+            state.pending.lazy.filter { generations[$0.topicPartition] != nil }.prefix(settings.maxBatchSize)
+        )
+        guard !batch.isEmpty else {
+            if state.unclaimed.isEmpty { resumeAll(&state) }
+            return
+        }
+        let applier = self.applier
+        do {
+            let report = try await awaitServing(
+                "applying a batch of \(batch.count) messages",
+                timeout: settings.databaseTimeout,
+                { try await applier.apply(batch, generations: generations) },
+                whileWaiting: { try await serveGroup(&state) }
+            )
+            doorbell.ring(report.outboxShards)
+            metrics.recordBatch(report)
+            let applied = Set(batch.map { MessagePosition($0) })
+            state.pending.removeAll { applied.contains(MessagePosition($0)) }
+            logger.debug(
+                "batch applied",
+                metadata: [
+                    "batch.applied": "\(report.applied)", "batch.rejected": "\(report.rejected)",
+                    "batch.duplicates": "\(report.duplicates)",
+                ]
+            )
+            succeeded(&state)
+            if state.pending.isEmpty && state.unclaimed.isEmpty { resumeAll(&state) }
+            do {
+                try await consumer.commit(
+                    report.nextOffsets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
+                )
+            } catch {
+                // PostgreSQL holds the truth; a failed Kafka commit only means some messages are read again and skipped.
+                logger.warning("committing offsets to Kafka failed: \(error)")
+            }
+        } catch let fenced as ConsumerOffsetStore.Fenced {
+            // Another worker owns that partition now: its messages are the new owner's. The transaction was rolled
+            // back, so the other partitions' messages are applied again without it.
+            metrics.recordFenced()
+            logger.warning("\(fenced.description)")
+            let partition = KafkaTopicPartition(topic: fenced.topic, partition: fenced.partition)
+            state.generations[partition] = nil
+            state.pending.removeAll { $0.topicPartition == partition }
+        } catch {
+            failed("applying a batch failed; retrying the same batch", error, &state, batchSize: batch.count)
+        }
+    }
+
+    private func succeeded(_ state: inout State) {
+        if state.retryAt != nil {
+            logger.info("the database answers again; applying", metadata: ["pending": "\(state.pending.count)"])
+        }
+        state.retryAt = nil
+        state.backoff.reset()
+        health.recordDatabase(failure: nil)
+    }
+
+    private func failed(_ message: String, _ error: any Error, _ state: inout State, batchSize: Int? = nil) {
+        // Heartbeats wait unapplied while this fails: no instance may be timed out meanwhile.
+        sweepScope.set([])
+        metrics.recordFailedAttempt()
+        health.recordDatabase(failure: "\(error)")
+        let owned = Set(state.generations.keys).union(state.unclaimed).subtracting(state.paused)
+        if !owned.isEmpty {
+            try? consumer.pause(Array(owned))
+            state.paused.formUnion(owned)
+        }
+        let delay = state.backoff.next()
+        state.retryAt = .now + delay
+        var metadata: Logger.Metadata = ["error": "\(String(reflecting: error))", "retry.in": "\(delay)"]
+        if let batchSize { metadata["batch.size"] = "\(batchSize)" }
+        logger.error("\(message)", metadata: metadata)
     }
 
     /// The owned `zed.events` partitions with nothing left to read.
@@ -84,13 +259,22 @@ public struct IngestService: Service {
     }
 
     struct State {
+        /// Claimed partitions and their generations: only these are applied.
         var generations: [KafkaTopicPartition: Int64] = [:]
+        /// Assigned by the group, not yet claimed in PostgreSQL.
+        var unclaimed: Set<KafkaTopicPartition> = []
+        var paused: Set<KafkaTopicPartition> = []
+        /// Read and not yet applied, in the order read.
+        var pending: [KafkaConsumerMessage] = []
+        /// Set after a failed database call: no new attempt before then.
+        var retryAt: ContinuousClock.Instant?
+        var backoff = Backoff()
         var ownedSince: [KafkaTopicPartition: ContinuousClock.Instant] = [:]
         var waitingSince = ContinuousClock.now
         var warned = false
 
         mutating func warnIfUnassigned(logger: Logger, group: String) {
-            guard generations.isEmpty, !warned,
+            guard generations.isEmpty, unclaimed.isEmpty, !warned,
                 ContinuousClock.now - waitingSince > IngestService.assignmentWarningDelay
             else { return }
             warned = true
@@ -103,111 +287,15 @@ public struct IngestService: Service {
             )
         }
     }
+}
 
-    private func handle(_ event: KafkaConsumerEvent, _ state: inout State) async throws {
-        switch event {
-        case .partitionsAssigned(let partitions):
-            var backoff = Backoff()
-            while true {
-                do {
-                    state.generations.merge(try await applier.claim(partitions, owner: workerID)) { $1 }
-                    for partition in partitions { state.ownedSince[partition] = .now }
-                    break
-                } catch {
-                    let delay = backoff.next()
-                    logger.error(
-                        "claiming partitions failed; retrying",
-                        metadata: ["error": "\(String(reflecting: error))", "retry.in": "\(delay)"]
-                    )
-                    try await Task.sleep(for: delay)
-                }
-            }
-            logger.info("owning partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-        case .partitionsRevoked(let partitions):
-            for partition in partitions {
-                state.generations[partition] = nil
-                state.ownedSince[partition] = nil
-            }
-            logger.info("released partitions", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-            if state.generations.isEmpty {
-                state.waitingSince = .now
-                state.warned = false
-            }
-        case .messages(let batch):
-            try await apply(batch, &state)
-        }
-    }
+/// Where a message was read: identifies it among those read.
+private struct MessagePosition: Hashable {
+    var partition: KafkaTopicPartition
+    var offset: Int64
 
-    private func apply(_ batch: [KafkaConsumerMessage], _ state: inout State) async throws {
-        var pending = batch
-        var backoff = Backoff()
-        var paused: [KafkaTopicPartition] = []
-        defer { if !paused.isEmpty { try? consumer.resume(paused) } }
-        while !pending.isEmpty {
-            do {
-                let report = try await applier.apply(pending, generations: state.generations)
-                metrics.recordBatch(report)
-                logger.debug(
-                    "batch applied",
-                    metadata: [
-                        "batch.applied": "\(report.applied)", "batch.rejected": "\(report.rejected)",
-                        "batch.duplicates": "\(report.duplicates)",
-                    ]
-                )
-                do {
-                    try await consumer.commit(
-                        report.nextOffsets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
-                    )
-                } catch {
-                    // PostgreSQL holds the truth; a failed Kafka commit only means some messages are read again and skipped.
-                    logger.warning("committing offsets to Kafka failed: \(error)")
-                }
-                return
-            } catch let fenced as ConsumerOffsetStore.Fenced {
-                // Another worker owns that partition now: its messages are the new owner's. The transaction was rolled
-                // back, so the other partitions' messages are applied again without it.
-                metrics.recordFenced()
-                logger.warning("\(fenced.description)")
-                let partition = KafkaTopicPartition(topic: fenced.topic, partition: fenced.partition)
-                state.generations[partition] = nil
-                pending.removeAll { $0.topicPartition == partition }
-                continue
-            } catch {
-                // Heartbeats wait unapplied while this fails: no instance may be timed out meanwhile.
-                sweepScope.set([])
-                if paused.isEmpty {
-                    paused = Array(state.generations.keys)
-                    try? consumer.pause(paused)
-                }
-                metrics.recordFailedAttempt()
-                let delay = backoff.next()
-                logger.error(
-                    "applying a batch failed; retrying the same batch",
-                    metadata: [
-                        "error": "\(String(reflecting: error))", "retry.in": "\(delay)",
-                        "batch.size": "\(pending.count)",
-                    ]
-                )
-                try await Task.sleep(for: delay)
-                // Keep serving the group while waiting: a revoked partition's messages belong to its new owner.
-                for event in try await consumer.poll(maxMessages: 1, timeout: .milliseconds(10)) {
-                    switch event {
-                    case .messages(let early):
-                        // A partition assigned meanwhile is not paused: put its position back so nothing is skipped.
-                        try? await consumer.seek(
-                            early.map { KafkaTopicPartitionOffset($0.topicPartition, offset: $0.offset) }
-                        )
-                    default:
-                        try await handle(event, &state)
-                    }
-                }
-                let unpaused = state.generations.keys.filter { !paused.contains($0) }
-                if !unpaused.isEmpty {
-                    try? consumer.pause(Array(unpaused))
-                    paused += unpaused
-                }
-                pending.removeAll { state.generations[$0.topicPartition] == nil }
-            }
-        }
+    init(_ message: KafkaConsumerMessage) {
+        partition = message.topicPartition
+        offset = message.offset
     }
 }

@@ -34,7 +34,11 @@ public struct Worker {
             ),
             logger: logger
         )
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: kafka), logger: logger)
+        // linger 1 ms: the relay hands over whole batches at once, so waiting longer only adds latency.
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(1)),
+            logger: logger
+        )
         let workerID =
             "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         if settings.runnerSecret == WorkerSettings.developmentRunnerSecret {
@@ -50,7 +54,10 @@ public struct Worker {
             logger: logger
         )
         let metrics = WorkerMetrics()
+        let health = WorkerHealth()
         let sweepScope = SweepScope()
+        // The ingest rings it after each commit, so the relay publishes at once what was just written.
+        let doorbell = RelayDoorbell()
         let ingest = IngestService(
             consumer: consumer,
             applier: applier,
@@ -58,9 +65,17 @@ public struct Worker {
             workerID: workerID,
             metrics: metrics,
             sweepScope: sweepScope,
+            doorbell: doorbell,
+            health: health,
             logger: logger
         )
-        let relay = OutboxRelay(client: postgres, producer: producer, metrics: metrics, logger: logger)
+        let relay = OutboxRelay(
+            client: postgres,
+            producer: producer,
+            doorbell: doorbell,
+            metrics: metrics,
+            logger: logger
+        )
         let sweeper = HeartbeatSweeper(
             client: postgres,
             settings: settings,
@@ -74,6 +89,7 @@ public struct Worker {
             port: settings.adminPort,
             postgres: postgres,
             metrics: metrics,
+            health: health,
             logger: logger
         )
 

@@ -21,6 +21,8 @@ public struct WorkerSettings: Sendable, Hashable {
     public var heartbeatFailAfter: Duration
     /// How often each worker looks for instances that went quiet.
     public var sweepInterval: Duration
+    /// A database call of the ingest loop (a claim, a batch) that takes longer is abandoned and retried.
+    public var databaseTimeout: Duration
 
     public init(
         groupID: String = "spectask-worker",
@@ -31,7 +33,8 @@ public struct WorkerSettings: Sendable, Hashable {
         adminPort: Int = 8081,
         heartbeatTimeout: Duration = .seconds(15),
         heartbeatFailAfter: Duration = .seconds(60),
-        sweepInterval: Duration = .seconds(1)
+        sweepInterval: Duration = .seconds(1),
+        databaseTimeout: Duration = .seconds(30)
     ) {
         self.groupID = groupID
         self.topicPrefix = topicPrefix
@@ -43,6 +46,7 @@ public struct WorkerSettings: Sendable, Hashable {
         self.heartbeatTimeout = heartbeatTimeout
         self.heartbeatFailAfter = heartbeatFailAfter
         self.sweepInterval = sweepInterval
+        self.databaseTimeout = databaseTimeout
     }
 
     /// Used when `SPECTASK_RUNNER_SECRET` is not set; fine on a laptop, never in production (the worker warns).

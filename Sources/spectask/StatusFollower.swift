@@ -8,7 +8,9 @@ import SpecTaskWorker
 struct StatusFollower {
     let consumer: KafkaConsumer
 
-    /// Joins a private consumer group on `topics` and positions it at their current ends (or at the start).
+    /// Reads every partition of `topics` by explicit assignment, from their current ends (or from the start), and
+    /// returns only once positioned there: whatever is sent after this returns is seen, even on topics created a
+    /// moment ago. (Joining a group instead left a window in which the first outcomes were missed.)
     static func start(
         kafka: KafkaConfiguration,
         topics: [String],
@@ -16,31 +18,40 @@ struct StatusFollower {
         timeout: Duration = .seconds(30),
         logger: Logger
     ) async throws -> StatusFollower {
-        let consumer = try KafkaConsumer(
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        var partitions: [KafkaTopicPartition] = []
+        for topic in topics {
+            let metadata: KafkaTopicMetadata?
+            do {
+                metadata = try await admin.describeTopic(topic, timeout: timeout)
+            } catch {
+                throw CLIError(
+                    "could not read the metadata of \(topic) (\(error)); is the broker up? (scripts/services status)"
+                )
+            }
+            guard let metadata, metadata.partitions > 0 else {
+                throw CLIError("topic \(topic) does not exist; create the topics with: spectask topics apply")
+            }
+            partitions += (0..<metadata.partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        }
+        let consumer = try KafkaConsumer.assigned(
             configuration: KafkaConsumerConfiguration(
                 common: kafka,
                 groupID: "spectask-cli-\(UUID().uuidString)",
                 topics: topics,
-                offsetReset: fromBeginning ? .earliest : .latest,
-                sessionTimeout: .seconds(6),
-                maxPollInterval: .seconds(10)
+                offsetReset: fromBeginning ? .earliest : .latest
             ),
             logger: logger
         )
-        let deadline = ContinuousClock.now + timeout
-        while try consumer.assignment().isEmpty {
-            guard ContinuousClock.now < deadline else {
-                throw CLIError(
-                    "could not join \(topics.joined(separator: ", ")) within \(timeout); is the broker up? (scripts/services status)"
-                )
-            }
-            _ = try await consumer.poll(timeout: .milliseconds(100))
-        }
-        if !fromBeginning {
-            // Start at the current ends, so nothing written after this returns is missed. Starting a little early
-            // (some brokers answer with the last batch's base offset) is harmless: callers match by id.
-            let ends = try await consumer.queryHighWatermarks(try consumer.assignment())
-            try await consumer.seek(ends.map { KafkaTopicPartitionOffset($0.key, offset: max(0, $0.value)) })
+        if fromBeginning {
+            try consumer.assign(
+                partitions.map { KafkaTopicPartitionOffset($0, offset: KafkaTopicPartitionOffset.beginning) }
+            )
+        } else {
+            // Explicit offsets, fetched now: nothing is resolved lazily after the caller started sending. Some brokers
+            // answer the last batch's base offset here, so a few older messages may come too: callers match by id.
+            let ends = try await consumer.queryHighWatermarks(partitions, timeout: timeout)
+            try consumer.assign(partitions.map { KafkaTopicPartitionOffset($0, offset: max(0, ends[$0] ?? 0)) })
         }
         return StatusFollower(consumer: consumer)
     }

@@ -103,6 +103,57 @@ struct KafkaClientTests {
         #expect(messages.map(\.offset) == Array(0..<5))
     }
 
+    @Test("partitions paused as they are assigned (a second member joining) deliver once resumed")
+    func pauseOnAssignment() async throws {
+        let topic = try await TestEnvironment.makeTopic("pause-assigned", partitions: 4)
+        let group = TestEnvironment.unique("g")
+        func member() throws -> KafkaConsumer {
+            try KafkaConsumer(
+                configuration: TestEnvironment.consumerConfiguration(group: group, topics: [topic]),
+                logger: TestEnvironment.logger
+            )
+        }
+        let first = try member()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try first.assignment().count < 4 {
+            try #require(ContinuousClock.now < deadline, "the first member got no assignment within 60 s")
+            _ = try await first.poll(timeout: .milliseconds(100))
+        }
+        // Committed offsets exist, as they do for a worker's partitions.
+        try await first.commit((0..<4).map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: 0) })
+        let second = try member()
+        var owned: Set<KafkaTopicPartition> = []
+        while owned.isEmpty {
+            try #require(ContinuousClock.now < deadline + .seconds(60), "the second member got nothing")
+            async let firstEvents = first.poll(timeout: .milliseconds(100))
+            for event in try await second.poll(timeout: .milliseconds(100)) {
+                if case .partitionsAssigned(let partitions) = event {
+                    try second.pause(partitions)
+                    owned.formUnion(partitions)
+                }
+            }
+            _ = try await firstEvents
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await second.poll(timeout: .milliseconds(100))
+        try second.resume(Array(owned))
+        let targets = owned.sorted()
+        _ = try await withProducer { producer in
+            try await producer.send(
+                targets.map { KafkaProducerRecord(topic: topic, key: nil, value: "x", partition: $0.partition) }
+            )
+        }
+        let keepFirstAlive = Task {
+            while !Task.isCancelled { _ = try? await first.poll(timeout: .milliseconds(100)) }
+        }
+        defer { keepFirstAlive.cancel() }
+        let (messages, _) = try await pollUntil(second, timeout: .seconds(30)) { $0.count >= owned.count }
+        #expect(Set(messages.map(\.topicPartition)) == owned)
+        keepFirstAlive.cancel()
+        await second.close()
+        await first.close()
+    }
+
     @Test("lag is the fetched high watermark minus the position")
     func lag() async throws {
         let topic = try await TestEnvironment.makeTopic("lag")

@@ -55,7 +55,8 @@ final class SystemUnderTest: Sendable {
         workers count: Int = 1,
         extraWorkerArguments: [String] = [],
         environment: [String: String] = [:],
-        adminPort: Int? = nil
+        adminPort: Int? = nil,
+        adminPorts: [Int] = []
     ) async throws -> SystemUnderTest {
         let prefix = TestEnvironment.unique("e2e") + "."
         let group = TestEnvironment.unique("workers")
@@ -83,7 +84,12 @@ final class SystemUnderTest: Sendable {
             environment: environment,
             adminPort: adminPort
         )
-        for _ in 0..<count { try system.startWorker(extraArguments: extraWorkerArguments) }
+        for index in 0..<count {
+            try system.startWorker(
+                extraArguments: extraWorkerArguments,
+                adminPort: index < adminPorts.count ? adminPorts[index] : nil
+            )
+        }
         for worker in system.workers.withLock({ $0 }) {
             try await worker.waitForOutput(containing: "owning partitions", timeout: .seconds(90))
         }
@@ -91,10 +97,11 @@ final class SystemUnderTest: Sendable {
     }
 
     @discardableResult
-    func startWorker(extraArguments: [String] = []) throws -> WorkerProcessTests.Child {
+    func startWorker(extraArguments: [String] = [], adminPort: Int? = nil) throws -> WorkerProcessTests.Child {
         let worker = try WorkerProcessTests.Child(
             [
-                "worker", "--topic-prefix", prefix, "--group-id", group, "--admin", "127.0.0.1:\(adminPort ?? 0)",
+                "worker", "--topic-prefix", prefix, "--group-id", group,
+                "--admin", "127.0.0.1:\(adminPort ?? self.adminPort ?? 0)",
                 "--log-level", "debug",
             ] + extraArguments,
             environment: environment

@@ -71,7 +71,7 @@ extension SystemUnderTest {
             let state = try await state(of: task)
             if predicate(state) { return state }
             guard ContinuousClock.now < deadline else {
-                let logs = workerProcesses.map(\.output).joined(separator: "\n---\n").suffix(4000)
+                let logs = workerProcesses.map { $0.output.suffix(3000) }.joined(separator: "\n---\n")
                 throw TimedOut(what: "waiting for \(what) of \(task); state: \(state)\nworker output:\n\(logs)")
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -30,6 +30,8 @@ struct ConfigurationTests {
         #expect(properties["partition.assignment.strategy"] == "cooperative-sticky")
         #expect(properties["group.id"] == "g")
         #expect(properties["session.timeout.ms"] == "10000")
+        // Tansu holds an empty fetch for the whole wait: the default keeps it short.
+        #expect(properties["fetch.wait.max.ms"] == "10")
     }
 
     @Test("security settings map to librdkafka properties; additional properties win")

@@ -117,8 +117,9 @@ struct ServiceEnvironmentTests {
         let settings = try ServiceEnvironment.workerSettings([
             "SPECTASK_GROUP_ID": "blue", "SPECTASK_TOPIC_PREFIX": "staging.", "SPECTASK_ADMIN_ADDRESS": "0.0.0.0:9000",
             "SPECTASK_MAX_BATCH": "100", "SPECTASK_HEARTBEAT_TIMEOUT": "1500ms", "SPECTASK_HEARTBEAT_FAIL_AFTER": "2m",
-            "SPECTASK_SWEEP_INTERVAL": "0.5",
+            "SPECTASK_SWEEP_INTERVAL": "0.5", "SPECTASK_DATABASE_TIMEOUT": "45s",
         ])
+        #expect(settings.databaseTimeout == .seconds(45))
         #expect(settings.groupID == "blue")
         #expect(settings.inputTopics == ["staging.spectask.commands", "staging.zed.events"])
         #expect(settings.adminHost == "0.0.0.0")
@@ -152,6 +153,7 @@ struct ServiceEnvironmentTests {
             (["SPECTASK_HEARTBEAT_TIMEOUT": "0"], "expected a duration"),
             (["SPECTASK_HEARTBEAT_TIMEOUT": "nan"], "expected a duration"),
             (["SPECTASK_SWEEP_INTERVAL": "2d"], "SPECTASK_SWEEP_INTERVAL is '2d'"),
+            (["SPECTASK_DATABASE_TIMEOUT": "-5s"], "SPECTASK_DATABASE_TIMEOUT is '-5s'"),
             (["SPECTASK_HEARTBEAT_FAIL_AFTER": "100000m"], "expected a duration"),
             (["SPECTASK_HEARTBEAT_TIMEOUT": "60s", "SPECTASK_HEARTBEAT_FAIL_AFTER": "30s"], "must be longer than"),
         ]

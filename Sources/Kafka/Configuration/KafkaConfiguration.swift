@@ -139,6 +139,10 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     public var maxPollInterval: Duration
     /// `partition.assignment.strategy`. Default `cooperative-sticky`: a rebalance only moves the partitions that change owner.
     public var assignmentStrategy: String
+    /// How long the broker may hold a fetch that finds nothing (`fetch.wait.max.ms`). Default 10 ms: some brokers
+    /// (Tansu) answer such a fetch only after this whole time even when data arrives meanwhile, so librdkafka's
+    /// 500 ms default put up to half a second between a message's arrival and its delivery.
+    public var fetchWaitMax: Duration
 
     public init(
         common: KafkaConfiguration,
@@ -147,7 +151,8 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         offsetReset: OffsetReset = .earliest,
         sessionTimeout: Duration = .seconds(10),
         maxPollInterval: Duration = .seconds(30),
-        assignmentStrategy: String = "cooperative-sticky"
+        assignmentStrategy: String = "cooperative-sticky",
+        fetchWaitMax: Duration = .milliseconds(10)
     ) {
         self.common = common
         self.groupID = groupID
@@ -156,6 +161,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
         self.sessionTimeout = sessionTimeout
         self.maxPollInterval = maxPollInterval
         self.assignmentStrategy = assignmentStrategy
+        self.fetchWaitMax = fetchWaitMax
     }
 
     var properties: [String: String] {
@@ -168,6 +174,7 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
             "max.poll.interval.ms": String(maxPollInterval.milliseconds),
             "partition.assignment.strategy": assignmentStrategy,
             "enable.partition.eof": "false",
+            "fetch.wait.max.ms": String(fetchWaitMax.milliseconds),
         ]
         p.merge(common.properties) { $1 }
         p.merge(common.additionalProperties) { $1 }

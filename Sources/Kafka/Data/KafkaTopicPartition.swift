@@ -31,4 +31,7 @@ public struct KafkaTopicPartitionOffset: Sendable, Hashable, CustomStringConvert
     }
 
     public var description: String { "\(topicPartition)@\(offset)" }
+
+    /// The logical offset "the partition's first message" (librdkafka's `RD_KAFKA_OFFSET_BEGINNING`).
+    public static let beginning: Int64 = -2
 }

@@ -206,25 +206,28 @@ final class BatchDelivery: @unchecked Sendable {
     }
 
     private let lock = NSLock()
-    private var results: [Result<KafkaDeliveryReport, any Error>?]
+    private var results: [Result<KafkaDeliveryReport, KafkaError>?]
     private var remaining: Int
-    private let continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>
+    private let continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>
 
-    init(count: Int, continuation: CheckedContinuation<[KafkaDeliveryReport], any Error>) {
+    init(count: Int, continuation: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>) {
         results = Array(repeating: nil, count: count)
         remaining = count
         self.continuation = continuation
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, any Error>) {
-        let finished: [Result<KafkaDeliveryReport, any Error>]? = lock.withLock {
+        let mapped = result.mapError { error in
+            error as? KafkaError ?? KafkaError(code: .invalidArgument, message: String(describing: error))
+        }
+        let finished: [Result<KafkaDeliveryReport, KafkaError>]? = lock.withLock {
             guard results[index] == nil else { return nil }
-            results[index] = result
+            results[index] = mapped
             remaining -= 1
             return remaining == 0 ? results.map { $0! } : nil
         }
         guard let finished else { return }
-        continuation.resume(with: Result { try finished.map { try $0.get() } })
+        continuation.resume(returning: finished)
     }
 }
 

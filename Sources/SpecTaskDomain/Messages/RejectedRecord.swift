@@ -1,3 +1,5 @@
+import Crypto
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -6,9 +8,26 @@ import Foundation
 
 /// An input that could not be applied, as published on `spectask.rejected`: the original bytes, where they
 /// came from, and why. Nothing is dropped silently.
+///
+/// Publishable by construction: the record carries at most the first ``maxOriginalBytes`` of the original (with
+/// its full size and SHA-256), at most ``maxKeyBytes`` of its key and ``maxReasonCharacters`` of the reason, so an
+/// input of any size yields a record far below any broker's message limit.
 public struct RejectedRecord: Sendable, Hashable, Codable {
-    /// The original message value, base64.
+    /// How much of the original a record carries: 64 KiB (about 87 KiB as base64).
+    public static let maxOriginalBytes = 65_536
+    /// How much of the original key a record carries.
+    public static let maxKeyBytes = 1_024
+    /// How long a reason may be.
+    public static let maxReasonCharacters = 4_096
+
+    /// The original message value (its first ``maxOriginalBytes`` when ``originalTruncated``), base64.
     public var originalBase64: String
+    /// The size of the whole original value, in bytes.
+    public var originalSize: Int
+    /// The SHA-256 of the whole original value, lowercase hex: identifies an original the record only has part of.
+    public var originalSHA256: String
+    /// `originalBase64` holds only the first ``maxOriginalBytes`` of the original.
+    public var originalTruncated: Bool
     /// The topic, partition and offset it was read from.
     public var topic: String
     public var partition: Int32
@@ -37,13 +56,20 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
         eventID: String? = nil,
         specTaskID: String? = nil
     ) {
-        self.originalBase64 = Data(original).base64EncodedString()
+        self.originalBase64 = Data(original.prefix(Self.maxOriginalBytes)).base64EncodedString()
+        self.originalSize = original.count
+        self.originalSHA256 = SHA256.hash(data: original).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+        self.originalTruncated = original.count > Self.maxOriginalBytes
         self.topic = topic
         self.partition = partition
         self.offset = offset
-        self.key = key
+        self.key = key.map { Self.prefix($0, maxBytes: Self.maxKeyBytes) }
         self.code = code
-        self.reason = reason
+        self.reason =
+            reason.count > Self.maxReasonCharacters ? String(reason.prefix(Self.maxReasonCharacters)) + "…" : reason
         self.eventID = eventID
         self.specTaskID = specTaskID
     }
@@ -70,7 +96,16 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
         )
     }
 
-    /// The original bytes, or `nil` when ``originalBase64`` is not valid base64.
+    /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character boundary.
+    static func prefix(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: maxBytes)
+        while end > text.startIndex, String.Index(end, within: text) == nil { end = text.utf8.index(before: end) }
+        return String(text[..<end])
+    }
+
+    /// The original bytes (their first ``maxOriginalBytes`` when ``originalTruncated``), or `nil` when
+    /// ``originalBase64`` is not valid base64.
     public var original: [UInt8]? {
         Data(base64Encoded: originalBase64).map(Array.init)
     }

@@ -96,4 +96,55 @@ public struct ConsumerOffsetStore: Sendable {
             logger: logger
         )
     }
+
+    /// Locks the offset rows of `generations`' partitions (in a stable order) and checks that each is still owned
+    /// with that generation; one statement for any number of partitions.
+    /// - Returns: Each partition's next offset to apply.
+    /// - Throws: ``Fenced`` for the first partition another worker claimed since (or that was never claimed).
+    public func lock(
+        _ generations: [(topic: String, partition: Int32, generation: Int64)],
+        on connection: PostgresConnection
+    ) async throws -> [String: [Int32: Int64]] {
+        guard !generations.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            SELECT o.topic, o.partition, o.next_offset, o.owner_generation FROM consumer_offsets o
+            JOIN unnest(\(generations.map(\.topic))::text[], \(generations.map(\.partition))::int[]) AS p(topic, partition)
+                ON o.topic = p.topic AND o.partition = p.partition
+            WHERE o.consumer_group = \(group)
+            ORDER BY o.topic, o.partition
+            FOR UPDATE OF o
+            """,
+            logger: logger
+        )
+        var found: [String: [Int32: (next: Int64, generation: Int64)]] = [:]
+        for try await (topic, partition, next, generation) in rows.decode((String, Int32, Int64, Int64).self) {
+            found[topic, default: [:]][partition] = (next, generation)
+        }
+        var next: [String: [Int32: Int64]] = [:]
+        for wanted in generations {
+            guard let row = found[wanted.topic]?[wanted.partition], row.generation == wanted.generation else {
+                throw Fenced(topic: wanted.topic, partition: wanted.partition, generation: wanted.generation)
+            }
+            next[wanted.topic, default: [:]][wanted.partition] = row.next
+        }
+        return next
+    }
+
+    /// Moves the next offsets of many partitions forward (never back), in one statement.
+    public func advance(
+        _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
+        on connection: PostgresConnection
+    ) async throws {
+        guard !offsets.isEmpty else { return }
+        try await connection.query(
+            """
+            UPDATE consumer_offsets o SET next_offset = GREATEST(o.next_offset, p.next), updated_at = now()
+            FROM unnest(\(offsets.map(\.topic))::text[], \(offsets.map(\.partition))::int[], \(offsets.map(\.nextOffset))::bigint[])
+                AS p(topic, partition, next)
+            WHERE o.consumer_group = \(group) AND o.topic = p.topic AND o.partition = p.partition
+            """,
+            logger: logger
+        )
+    }
 }

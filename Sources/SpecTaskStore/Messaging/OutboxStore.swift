@@ -7,19 +7,85 @@ public struct OutboxMessage: Sendable, Hashable {
     public var topic: String
     public var key: String?
     public var payload: [UInt8]
+    /// The outbox shard: every message of one spec task is in the same one (see ``OutboxShards``).
+    public var shard: Int32
 
-    public init(id: Int64 = 0, topic: String, key: String?, payload: [UInt8]) {
+    /// - Parameter task: The spec task the message is about; its messages share a shard, so they leave in order.
+    ///   Defaults to the key (the spec task id for status and progress events).
+    public init(id: Int64 = 0, topic: String, key: String?, payload: [UInt8], task: String? = nil) {
+        self.init(id: id, topic: topic, key: key, payload: payload, shard: OutboxShards.shard(of: task ?? key))
+    }
+
+    public init(id: Int64, topic: String, key: String?, payload: [UInt8], shard: Int32) {
         self.id = id
         self.topic = topic
         self.key = key
         self.payload = payload
+        self.shard = shard
     }
 }
 
-/// The outbox: written in the effects' transaction, read and emptied by the relay.
+/// The outbox is split into a fixed number of shards by spec task id. A relay publishes a shard while holding its
+/// lock, so one task's messages leave in order while many relays (one per worker) publish different shards at once.
+public enum OutboxShards {
+    public static let count: Int32 = 64
+
+    /// Every shard, for a relay that looks for leftovers.
+    public static var all: [Int32] { Array(0..<count) }
+
+    /// A stable hash (FNV-1a) of the task id, so every process agrees on it; messages of no task go to shard 0.
+    public static func shard(of task: String?) -> Int32 {
+        guard let task else { return 0 }
+        var hash: UInt32 = 2_166_136_261
+        for byte in task.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return Int32(hash % UInt32(count))
+    }
+}
+
+/// What became of one outbox message handed to a relay's publisher.
+public enum OutboxDelivery: Sendable, Hashable {
+    /// The broker acknowledged it: it leaves the outbox.
+    case delivered
+    /// The broker refused it for good (too large, illegal topic, not authorised): it moves to `dead_letters`.
+    case refused(code: String, reason: String)
+    /// A failure that may pass (broker unreachable, timeout): it stays and is published again later.
+    case failed(reason: String)
+}
+
+/// One relay pass over some shards.
+public struct OutboxRelayPass: Sendable, Hashable {
+    /// The shards this pass held; the others were being published by another relay.
+    public var lockedShards: Set<Int32> = []
+    public var delivered = 0
+    /// Messages moved to `dead_letters`, with why.
+    public var deadLettered: [DeadLetter] = []
+    /// Messages left in the outbox after a failure that may pass.
+    public var failed = 0
+    /// The first of those failures.
+    public var firstFailure: String?
+    /// The pass took as many messages as it was allowed: more may be waiting.
+    public var full = false
+
+    public init() {}
+}
+
+/// An outbox message the broker refused for good.
+public struct DeadLetter: Sendable, Hashable {
+    public var id: Int64
+    public var topic: String
+    public var key: String?
+    public var size: Int
+    public var code: String
+    public var reason: String
+}
+
+/// The outbox: written in the effects' transaction, read and emptied by the relays.
 public struct OutboxStore: Sendable {
-    /// Arbitrary, fixed: one relay publishes at a time, so messages of one task leave in order.
-    static let relayLockKey: Int64 = 0x7370_6563_6F75_7462
+    /// Arbitrary, fixed: the first half of each shard's advisory lock key (the second half is the shard number).
+    static let relayLockClass: Int32 = 0x7370_6563
 
     let logger: Logger
 
@@ -34,43 +100,131 @@ public struct OutboxStore: Sendable {
         let keys = messages.map { $0.key ?? "" }
         let hasKey = messages.map { $0.key != nil }
         let payloads = messages.map { ByteBuffer(bytes: $0.payload) }
+        let shards = messages.map(\.shard)
         try await connection.query(
             """
-            INSERT INTO outbox (topic, message_key, payload)
-            SELECT t, CASE WHEN h THEN k END, p FROM unnest(\(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[])
-                WITH ORDINALITY AS m(t, k, h, p, n) ORDER BY n
+            INSERT INTO outbox (topic, message_key, payload, shard)
+            SELECT t, CASE WHEN h THEN k END, p, s
+            FROM unnest(\(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[], \(shards)::int[])
+                WITH ORDINALITY AS m(t, k, h, p, s, n) ORDER BY n
             """,
             logger: logger
         )
     }
 
-    /// In one transaction: takes the relay lock (or returns `false` at once when another relay holds it), reads up to
-    /// `limit` messages in order, hands them to `publish`, and deletes them when `publish` returns.
-    /// When `publish` throws, nothing is deleted and the messages are published again later.
-    /// - Returns: how many messages were published, or `nil` when another relay is at work.
+    /// The shards that have messages waiting.
+    public func waitingShards(client: PostgresClient) async throws -> Set<Int32> {
+        var shards: Set<Int32> = []
+        for try await shard in try await client.query(
+            """
+            SELECT s FROM unnest(\(OutboxShards.all)::int[]) AS s
+            WHERE EXISTS (SELECT 1 FROM outbox WHERE shard = s)
+            """,
+            logger: logger
+        ).decode(Int32.self) {
+            shards.insert(shard)
+        }
+        return shards
+    }
+
+    /// In one transaction: takes the lock of each of `shards` that no other relay holds, reads up to `limit` of
+    /// their messages in order, hands them to `publish`, and then deletes the delivered ones and moves the refused
+    /// ones to `dead_letters`. Messages that failed otherwise stay, and are published again later. When `publish`
+    /// throws, nothing changes.
+    ///
+    /// A constant number of statements, whatever the number of messages.
     public func relay(
+        shards: Set<Int32>,
         limit: Int,
         client: PostgresClient,
-        publish: @Sendable ([OutboxMessage]) async throws -> Void
-    ) async throws -> Int? {
-        try await client.withTransaction(logger: logger) { connection in
-            let locked = try await connection.query(
-                "SELECT pg_try_advisory_xact_lock(\(Self.relayLockKey))",
+        publish: @Sendable ([OutboxMessage]) async throws -> [OutboxDelivery]
+    ) async throws -> OutboxRelayPass {
+        guard !shards.isEmpty else { return OutboxRelayPass() }
+        return try await client.withTransaction(logger: logger) { connection in
+            var pass = OutboxRelayPass()
+            for try await shard in try await connection.query(
+                """
+                SELECT s FROM unnest(\(shards.sorted())::int[]) AS s
+                WHERE pg_try_advisory_xact_lock(\(Self.relayLockClass), s)
+                """,
                 logger: logger
-            )
-            .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
-            guard locked.first == true else { return nil }
-            var messages: [OutboxMessage] = []
-            for try await (id, topic, key, payload) in try await connection.query(
-                "SELECT id, topic, message_key, payload FROM outbox ORDER BY id LIMIT \(limit)",
-                logger: logger
-            ).decode((Int64, String, String?, ByteBuffer).self) {
-                messages.append(OutboxMessage(id: id, topic: topic, key: key, payload: Array(buffer: payload)))
+            ).decode(Int32.self) {
+                pass.lockedShards.insert(shard)
             }
-            guard !messages.isEmpty else { return 0 }
-            try await publish(messages)
-            try await connection.query("DELETE FROM outbox WHERE id = ANY(\(messages.map(\.id)))", logger: logger)
-            return messages.count
+            guard !pass.lockedShards.isEmpty else { return pass }
+            var messages: [OutboxMessage] = []
+            for try await (id, topic, key, payload, shard) in try await connection.query(
+                """
+                SELECT id, topic, message_key, payload, shard FROM outbox
+                WHERE shard = ANY(\(pass.lockedShards.sorted())::int[]) ORDER BY id LIMIT \(limit)
+                """,
+                logger: logger
+            ).decode((Int64, String, String?, ByteBuffer, Int32).self) {
+                messages.append(
+                    OutboxMessage(id: id, topic: topic, key: key, payload: Array(buffer: payload), shard: shard)
+                )
+            }
+            pass.full = messages.count == limit
+            guard !messages.isEmpty else { return pass }
+            let deliveries = try await publish(messages)
+            precondition(deliveries.count == messages.count, "one delivery per message")
+
+            var delivered: [Int64] = []
+            for (message, delivery) in zip(messages, deliveries) {
+                switch delivery {
+                case .delivered:
+                    delivered.append(message.id)
+                case .refused(let code, let reason):
+                    pass.deadLettered.append(
+                        DeadLetter(
+                            id: message.id,
+                            topic: message.topic,
+                            key: message.key,
+                            size: message.payload.count,
+                            code: code,
+                            reason: reason
+                        )
+                    )
+                case .failed(let reason):
+                    pass.failed += 1
+                    pass.firstFailure = pass.firstFailure ?? reason
+                }
+            }
+            pass.delivered = delivered.count
+            if !delivered.isEmpty {
+                try await connection.query("DELETE FROM outbox WHERE id = ANY(\(delivered)::bigint[])", logger: logger)
+            }
+            if !pass.deadLettered.isEmpty {
+                let ids = pass.deadLettered.map(\.id)
+                let codes = pass.deadLettered.map(\.code)
+                let reasons = pass.deadLettered.map(\.reason)
+                try await connection.query(
+                    """
+                    WITH moved AS (DELETE FROM outbox WHERE id = ANY(\(ids)::bigint[]) RETURNING *)
+                    INSERT INTO dead_letters (id, topic, message_key, payload, error_code, reason, written_at)
+                    SELECT moved.id, moved.topic, moved.message_key, moved.payload, why.code, why.reason, moved.created_at
+                    FROM moved JOIN unnest(\(ids)::bigint[], \(codes)::text[], \(reasons)::text[]) AS why(id, code, reason)
+                        ON why.id = moved.id
+                    """,
+                    logger: logger
+                )
+            }
+            return pass
         }
+    }
+
+    /// The dead letters, oldest first (for operators and tests).
+    public func deadLetters(limit: Int = 100, client: PostgresClient) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        for try await (id, topic, key, size, code, reason) in try await client.query(
+            """
+            SELECT id, topic, message_key, length(payload), error_code, reason FROM dead_letters
+            ORDER BY id LIMIT \(limit)
+            """,
+            logger: logger
+        ).decode((Int64, String, String?, Int, String, String).self) {
+            letters.append(DeadLetter(id: id, topic: topic, key: key, size: size, code: code, reason: reason))
+        }
+        return letters
     }
 }

@@ -23,6 +23,54 @@ public struct SpecTaskRepository: Sendable {
         self.logger = logger
     }
 
+    /// The second half of the advisory lock key of a spec task id (`hashtextextended(id, seed)`).
+    static let subjectLockSeed = 7
+
+    /// Takes the advisory lock of every subject (spec task id) for the rest of the transaction, in id order, in one
+    /// statement. It covers a task that does not exist yet, so two creates of one id never interleave.
+    public func lockSubjects(_ ids: [String], on connection: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query(
+            """
+            SELECT count(pg_advisory_xact_lock(hashtextextended(id, \(Self.subjectLockSeed))))
+            FROM (SELECT id FROM unnest(\(Array(Set(ids)).sorted())::text[]) AS id ORDER BY id) AS subjects
+            """,
+            logger: logger
+        )
+    }
+
+    /// Takes the advisory lock of one subject if nobody holds it. - Returns: whether it was taken.
+    public func tryLockSubject(_ id: String, on connection: PostgresConnection) async throws -> Bool {
+        var locked = false
+        for try await value in try await connection.query(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(\(id), \(Self.subjectLockSeed)))",
+            logger: logger
+        ).decode(Bool.self) {
+            locked = value
+        }
+        return locked
+    }
+
+    /// Records, per spec task, the `zed.events` partition its instance's events arrive on (for the heartbeat
+    /// sweepers), in one statement; rows that already say so are not written.
+    public func recordEventsPartitions(
+        _ partitions: [String: Int32],
+        topic: String,
+        on connection: PostgresConnection
+    ) async throws {
+        guard !partitions.isEmpty else { return }
+        let tasks = partitions.keys.sorted()
+        try await connection.query(
+            """
+            UPDATE zed_instances z SET events_topic = \(topic), events_partition = p.partition
+            FROM unnest(\(tasks)::text[], \(tasks.map { partitions[$0]! })::int[]) AS p(task, partition)
+            WHERE z.spec_task_id = p.task
+              AND (z.events_topic IS DISTINCT FROM \(topic) OR z.events_partition IS DISTINCT FROM p.partition)
+            """,
+            logger: logger
+        )
+    }
+
     /// Locks the rows of these spec tasks (`FOR UPDATE`, in id order so two batches never deadlock) and loads them.
     /// Ids without a row are absent from the result.
     public func lockAndLoad(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask]
@@ -154,104 +202,5 @@ public struct SpecTaskRepository: Sendable {
         )
         for try await (key, task) in rows.decode((String, String).self) { owners[key] = task }
         return owners
-    }
-
-    /// Writes what changed between `previous` (nil for a new task) and `stored`.
-    public func save(
-        _ stored: StoredSpecTask,
-        previous: StoredSpecTask?,
-        on connection: PostgresConnection
-    ) async throws {
-        let state = stored.state
-        let old = previous?.state
-        let task = state.task
-        if old?.task != task || previous?.nextSequence != stored.nextSequence {
-            try await connection.query(
-                """
-                INSERT INTO spec_tasks (id, status, archived, next_sequence, doc, created_at, updated_at)
-                VALUES (\(task.id), \(task.status.rawValue), \(task.archived), \(stored.nextSequence),
-                        \(try DocumentCoding.encode(task))::jsonb, \(task.createdAt), \(task.updatedAt))
-                ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived,
-                    next_sequence = EXCLUDED.next_sequence, doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at
-                """,
-                logger: logger
-            )
-        }
-
-        let oldImplementationTasks = Dictionary(
-            uniqueKeysWithValues: (old?.implementationTasks ?? []).map { ($0.index, $0) }
-        )
-        for item in state.implementationTasks where oldImplementationTasks[item.index] != item {
-            try await connection.query(
-                """
-                INSERT INTO implementation_tasks (spec_task_id, task_index, status, doc)
-                VALUES (\(task.id), \(item.index), \(item.status.rawValue), \(try DocumentCoding.encode(item))::jsonb)
-                ON CONFLICT (spec_task_id, task_index) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
-                """,
-                logger: logger
-            )
-        }
-
-        let oldSessions = Dictionary(uniqueKeysWithValues: (old?.workSessions ?? []).map { ($0.id, $0) })
-        for (position, session) in state.workSessions.enumerated() where oldSessions[session.id] != session {
-            try await connection.query(
-                """
-                INSERT INTO work_sessions (id, spec_task_id, position, status, implementation_task_index, parent_work_session_id, doc)
-                VALUES (\(session.id), \(task.id), \(position), \(session.status.rawValue), \(session.implementationTaskIndex),
-                        \(session.parentWorkSessionID), \(try DocumentCoding.encode(session))::jsonb)
-                ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
-                WHERE work_sessions.spec_task_id = EXCLUDED.spec_task_id
-                """,
-                logger: logger
-            )
-        }
-
-        let oldThreads = Dictionary(uniqueKeysWithValues: (old?.zedThreads ?? []).map { ($0.id, $0) })
-        for thread in state.zedThreads
-        where oldThreads[thread.id] != thread || old?.threadProgress[thread.id] != state.threadProgress[thread.id] {
-            try await connection.query(
-                """
-                INSERT INTO zed_threads (id, work_session_id, spec_task_id, status, progress, doc)
-                VALUES (\(thread.id), \(thread.workSessionID), \(task.id), \(thread.status.rawValue),
-                        \(state.threadProgress[thread.id]), \(try DocumentCoding.encode(thread))::jsonb)
-                ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, doc = EXCLUDED.doc
-                WHERE zed_threads.spec_task_id = EXCLUDED.spec_task_id
-                """,
-                logger: logger
-            )
-        }
-
-        if let instance = state.zedInstance, instance != old?.zedInstance {
-            try await connection.query(
-                """
-                INSERT INTO zed_instances (id, spec_task_id, status, last_heartbeat_at, doc)
-                VALUES (\(instance.id), \(task.id), \(instance.status.rawValue), \(instance.lastHeartbeatAt),
-                        \(try DocumentCoding.encode(instance))::jsonb)
-                ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_heartbeat_at = EXCLUDED.last_heartbeat_at, doc = EXCLUDED.doc
-                WHERE zed_instances.spec_task_id = EXCLUDED.spec_task_id
-                """,
-                logger: logger
-            )
-        }
-
-        let oldContext = Dictionary(uniqueKeysWithValues: (old?.sharedContext ?? []).map { ($0.key, $0) })
-        let newContext = Dictionary(uniqueKeysWithValues: state.sharedContext.map { ($0.key, $0) })
-        for entry in state.sharedContext where oldContext[entry.key] != entry {
-            try await connection.query(
-                """
-                INSERT INTO shared_context (spec_task_id, key, value, updated_at)
-                VALUES (\(task.id), \(entry.key), \(entry.value), \(entry.updatedAt))
-                ON CONFLICT (spec_task_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-                """,
-                logger: logger
-            )
-        }
-        let removed = oldContext.keys.filter { newContext[$0] == nil }
-        if !removed.isEmpty {
-            try await connection.query(
-                "DELETE FROM shared_context WHERE spec_task_id = \(task.id) AND key = ANY(\(Array(removed)))",
-                logger: logger
-            )
-        }
     }
 }

@@ -5,35 +5,47 @@ import PostgresNIO
 
 /// The worker's admin HTTP endpoints: liveness and readiness for orchestrators, Prometheus metrics, the read API.
 ///
-/// `GET /health` answers as long as the process serves requests; `GET /ready` also checks that PostgreSQL
-/// answers `SELECT 1`, and says 503 with the reason otherwise.
+/// `GET /health` (liveness) answers 503 only when the ingest loop has not turned for a while (a stuck process that a
+/// restart would fix), never because a dependency is down. `GET /ready` answers 503 with the reason while
+/// PostgreSQL does not answer `SELECT 1` within `databaseCheckTimeout`, while applying input fails, or when the
+/// worker has owned no partition for a while after its start.
 public enum AdminServer {
     public static func makeApplication(
         host: String,
         port: Int,
         postgres: PostgresClient,
         metrics: WorkerMetrics = WorkerMetrics(),
+        health: WorkerHealth = WorkerHealth(),
+        databaseCheckTimeout: Duration = .seconds(2),
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
-        router.get("health") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))
-            )
+        router.get("health") { _, _ -> Response in
+            if let problem = health.livenessProblem() {
+                return json(.serviceUnavailable, ["status": "stuck", "reason": problem])
+            }
+            return json(.ok, ["status": "ok"])
         }
         router.get("ready") { _, _ -> Response in
             do {
-                try await postgres.query("SELECT 1", logger: logger)
-                return json(.ok, ["status": "ready"])
+                // Bounded: a database that does not answer must not make the probe hang (it answers 503 instead).
+                try await awaitServing(
+                    "PostgreSQL's answer to SELECT 1",
+                    timeout: databaseCheckTimeout,
+                    { _ = try await postgres.query("SELECT 1", logger: logger) },
+                    whileWaiting: {}
+                )
             } catch {
                 return json(
                     .serviceUnavailable,
-                    ["status": "unavailable", "reason": "PostgreSQL: \(String(reflecting: error))"]
+                    ["status": "unavailable", "reason": "PostgreSQL: \(String(describing: error))"]
                 )
             }
+            if let problem = health.readinessProblem() {
+                return json(.serviceUnavailable, ["status": "unavailable", "reason": problem])
+            }
+            return json(.ok, ["status": "ready"])
         }
         router.get("metrics") { _, _ in
             Response(

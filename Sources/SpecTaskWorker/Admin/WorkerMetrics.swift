@@ -11,6 +11,7 @@ public final class WorkerMetrics: Sendable {
         var fencedBatches = 0
         var failedAttempts = 0
         var published = 0
+        var deadLetters = 0
         var ownedPartitions = 0
         var coalescedHeartbeats = 0
         var unauthenticated = 0
@@ -37,6 +38,7 @@ public final class WorkerMetrics: Sendable {
     func recordFenced() { values.withLock { $0.fencedBatches += 1 } }
     func recordFailedAttempt() { values.withLock { $0.failedAttempts += 1 } }
     func recordPublished(_ count: Int) { values.withLock { $0.published += count } }
+    func recordDeadLetter() { values.withLock { $0.deadLetters += 1 } }
 
     func recordOwnership(_ partitions: Int, lag: [KafkaTopicPartition: Int64]) {
         values.withLock {
@@ -64,6 +66,9 @@ public final class WorkerMetrics: Sendable {
             "spectask_batch_attempts_failed_total \(v.failedAttempts)",
             "# HELP spectask_outbox_published_total Outbox messages published by this worker's relay.",
             "# TYPE spectask_outbox_published_total counter", "spectask_outbox_published_total \(v.published)",
+            "# HELP spectask_outbox_dead_letters_total Outbox messages the broker refused for good (moved to dead_letters).",
+            "# TYPE spectask_outbox_dead_letters_total counter",
+            "spectask_outbox_dead_letters_total \(v.deadLetters)",
             "# HELP spectask_heartbeats_coalesced_total Heartbeats superseded by a later one in the same batch.",
             "# TYPE spectask_heartbeats_coalesced_total counter",
             "spectask_heartbeats_coalesced_total \(v.coalescedHeartbeats)",

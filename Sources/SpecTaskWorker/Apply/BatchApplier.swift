@@ -24,6 +24,8 @@ public struct BatchApplier: Sendable {
         public var coalescedHeartbeats = 0
         /// Zed events rejected for a missing or wrong runner token.
         public var unauthenticated = 0
+        /// The outbox shards the batch wrote to: the relay publishes them as soon as the batch committed.
+        public var outboxShards: Set<Int32> = []
     }
 
     let client: PostgresClient
@@ -100,8 +102,9 @@ public struct BatchApplier: Sendable {
             var batch = OutputBatch(topics: topics, time: now)
 
             // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
-            var nextOffset: [KafkaTopicPartition: Int64] = [:]
-            for partition in Set(messages.map(\.topicPartition)).sorted() {
+            let partitions = Set(messages.map(\.topicPartition)).sorted()
+            var owned: [(topic: String, partition: Int32, generation: Int64)] = []
+            for partition in partitions {
                 guard let generation = generations[partition] else {
                     throw ConsumerOffsetStore.Fenced(
                         topic: partition.topic,
@@ -109,13 +112,11 @@ public struct BatchApplier: Sendable {
                         generation: 0
                     )
                 }
-                nextOffset[partition] = try await offsets.lock(
-                    topic: partition.topic,
-                    partition: partition.partition,
-                    generation: generation,
-                    on: connection
-                )
+                owned.append((partition.topic, partition.partition, generation))
             }
+            let stored = try await offsets.lock(owned, on: connection)
+            var nextOffset: [KafkaTopicPartition: Int64] = [:]
+            for partition in partitions { nextOffset[partition] = stored[partition.topic]![partition.partition]! }
             let fresh = messages.filter { $0.offset >= nextOffset[$0.topicPartition]! }
             report.duplicates += messages.count - fresh.count
 
@@ -145,12 +146,7 @@ public struct BatchApplier: Sendable {
                     return nil
                 }
             ).sorted()
-            for subject in subjects {
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\(subject), 7))",
-                    logger: logger
-                )
-            }
+            try await repository.lockSubjects(subjects, on: connection)
             let original = try await repository.lockAndLoad(subjects, on: connection)
             var current = original
             var claimedIDs = ClaimedIDs(repository: repository)
@@ -266,34 +262,28 @@ public struct BatchApplier: Sendable {
             }
 
             // 5. Persist: changed states, a progress snapshot per changed task, outbox, inbox, offsets.
-            for id in current.keys.sorted() where current[id] != original[id] {
-                try await repository.save(current[id]!, previous: original[id], on: connection)
-            }
+            try await repository.save(
+                current.keys.sorted().filter { current[$0] != original[$0] }.map { (current[$0]!, original[$0]) },
+                on: connection
+            )
             for id in report.changedTasks.sorted() {
                 if let stored = current[id] { batch.progress(stored) }
             }
-            for (task, partition) in zedEventPartitions.sorted(by: { $0.key < $1.key }) {
-                try await connection.query(
-                    """
-                    UPDATE zed_instances SET events_topic = \(topics.zedEvents), events_partition = \(partition)
-                    WHERE spec_task_id = \(task)
-                      AND (events_topic IS DISTINCT FROM \(topics.zedEvents) OR events_partition IS DISTINCT FROM \(partition))
-                    """,
-                    logger: logger
-                )
-            }
+            try await repository.recordEventsPartitions(
+                zedEventPartitions,
+                topic: topics.zedEvents,
+                on: connection
+            )
             try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
-            for partition in nextOffset.keys.sorted() {
+            report.outboxShards = batch.shards
+            var advanced: [(topic: String, partition: Int32, nextOffset: Int64)] = []
+            for partition in partitions {
                 let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
-                try await offsets.advance(
-                    topic: partition.topic,
-                    partition: partition.partition,
-                    to: last + 1,
-                    on: connection
-                )
+                advanced.append((partition.topic, partition.partition, last + 1))
                 report.nextOffsets[partition] = last + 1
             }
+            try await offsets.advance(advanced, on: connection)
             return report
         }
     }
@@ -392,137 +382,6 @@ public struct BatchApplier: Sendable {
             )
         }
         return .success(command)
-    }
-}
-
-/// The outbox rows one batch produces, with per-task sequence numbers and ids derived from the input,
-/// so applying the same input to the same state yields the same messages.
-struct OutputBatch {
-    let topics: WorkerTopics
-    let time: Date
-    private(set) var messages: [OutboxMessage] = []
-    private var ordinal = 0
-
-    init(topics: WorkerTopics, time: Date) {
-        self.topics = topics
-        self.time = time
-    }
-
-    /// Where the input being handled came from: output ids are derived from it, so they are unique (one input
-    /// message, one position) and the same when the input is applied again after a crash.
-    private var inputPosition = "batch"
-
-    mutating func beginInput(_ message: KafkaConsumerMessage) {
-        beginInput(position: "\(message.topic).\(message.partition).\(message.offset)")
-    }
-
-    /// For inputs that are not Kafka messages (the heartbeat sweeper's): `position` must be unique per input.
-    mutating func beginInput(position: String) {
-        inputPosition = position
-        ordinal = 0
-    }
-
-    /// Adds what a decision wants published, in order.
-    ///
-    /// - Returns: The coordination log entries among the emissions, for the caller to store.
-    mutating func add(
-        _ emissions: [Emission],
-        task: String,
-        stored: inout StoredSpecTask?,
-        correlationID: String
-    ) -> [CoordinationEntry] {
-        var coordination: [CoordinationEntry] = []
-        for emission in emissions {
-            switch emission {
-            case .status(let event): status(event, task: task, stored: &stored, correlationID: correlationID)
-            case .zed(let command): zed(command, task: task, correlationID: correlationID)
-            case .coordination(let entry): coordination.append(entry)
-            }
-        }
-        return coordination
-    }
-
-    private mutating func nextEventID() -> String {
-        ordinal += 1
-        return "\(inputPosition).\(ordinal)"
-    }
-
-    /// A status event of a task; it takes the task's next sequence number (0 when the task does not exist,
-    /// which only happens for outcomes of commands rejected for that very reason).
-    mutating func status(_ event: StatusEvent, task: String, stored: inout StoredSpecTask?, correlationID: String) {
-        let sequence: Int64
-        if stored != nil {
-            sequence = stored!.nextSequence
-            stored!.nextSequence += 1
-        } else {
-            sequence = 0
-        }
-        let payload = EventEncoder.status(
-            event,
-            specTaskID: task,
-            sequence: sequence,
-            eventID: nextEventID(),
-            time: time,
-            correlationID: correlationID
-        )
-        messages.append(OutboxMessage(topic: topics.status, key: task, payload: payload))
-    }
-
-    mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
-        let payload = EventEncoder.zedCommand(
-            command,
-            specTaskID: task,
-            eventID: nextEventID(),
-            time: time,
-            correlationID: correlationID
-        )
-        messages.append(OutboxMessage(topic: topics.zedCommands, key: command.instanceID, payload: payload))
-    }
-
-    mutating func progress(_ stored: StoredSpecTask) {
-        let state = stored.state
-        let snapshot = ProgressCalculator.snapshot(
-            for: state.task,
-            implementationTasks: state.implementationTasks,
-            workSessions: state.workSessions,
-            zedThreads: state.zedThreads,
-            threadProgress: state.threadProgress
-        )
-        let payload = EventEncoder.progress(
-            snapshot,
-            sequence: stored.nextSequence - 1,
-            eventID: "\(inputPosition).progress.\(state.task.id)",
-            time: time
-        )
-        messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
-    }
-
-    /// The record of an input that could not be applied, with its original bytes and where it came from.
-    mutating func reject(
-        _ message: KafkaConsumerMessage,
-        code: String,
-        reason: String,
-        eventID: String?,
-        specTaskID: String?
-    ) {
-        // A runner's token is a credential: whoever reads spectask.rejected must not be able to replay it.
-        let record = RejectedRecord(
-            original: message.topic == topics.zedEvents ? RunnerTokenRedaction.redact(message.value) : message.value,
-            topic: message.topic,
-            partition: message.partition,
-            offset: message.offset,
-            key: message.key.map { String(decoding: $0, as: UTF8.self) },
-            code: code,
-            reason: reason,
-            eventID: eventID,
-            specTaskID: specTaskID
-        )
-        let payload = EventEncoder.rejected(
-            record,
-            eventID: "\(message.topic).\(message.partition).\(message.offset).rejected",
-            time: time
-        )
-        messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
     }
 }
 

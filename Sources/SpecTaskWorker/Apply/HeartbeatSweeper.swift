@@ -109,13 +109,7 @@ public struct HeartbeatSweeper: Service {
     /// Applies the timeout of one spec task's instance, if it is still due once the task is locked.
     private func expire(_ specTaskID: String, now: Date) async throws -> Bool {
         try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended(\(specTaskID), 7))",
-                logger: logger
-            )
-            var locked = false
-            for try await value in rows.decode(Bool.self) { locked = value }
-            guard locked else { return false }
+            guard try await repository.tryLockSubject(specTaskID, on: connection) else { return false }
             guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
                 let instance = stored.state.zedInstance, let lastHeartbeat = instance.lastHeartbeatAt
             else { return false }

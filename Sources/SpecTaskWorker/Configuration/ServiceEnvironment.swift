@@ -176,6 +176,9 @@ extension ServiceEnvironment {
         if let value = env["SPECTASK_SWEEP_INTERVAL"] {
             settings.sweepInterval = try duration(value, of: "SPECTASK_SWEEP_INTERVAL")
         }
+        if let value = env["SPECTASK_DATABASE_TIMEOUT"] {
+            settings.databaseTimeout = try duration(value, of: "SPECTASK_DATABASE_TIMEOUT")
+        }
         guard settings.heartbeatFailAfter > settings.heartbeatTimeout else {
             throw ConfigurationError(
                 "SPECTASK_HEARTBEAT_FAIL_AFTER (\(settings.heartbeatFailAfter)) must be longer than "

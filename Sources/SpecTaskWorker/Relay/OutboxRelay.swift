@@ -6,43 +6,65 @@ import SpecTaskStore
 
 /// Publishes the outbox: reads committed rows in order, sends them, deletes them once the broker acknowledged.
 ///
-/// One relay works at a time across all workers (an advisory lock), so the messages of one task leave in the
-/// order they were written. A crash between sending and deleting publishes a batch again: consumers dedupe
-/// by event id and per-task sequence (at-least-once).
+/// Every worker runs one, and they work side by side: the outbox is split into shards by spec task
+/// (``OutboxShards``), and a relay publishes a shard only while holding its lock, so one task's messages leave in
+/// the order they were written while different shards leave in parallel. A relay is woken at once by its own
+/// worker's commits (``RelayDoorbell``) and publishes the shards they wrote; every `sweepInterval` it also looks
+/// for rows nobody announced (another worker's that crashed, the heartbeat sweeper's).
+///
+/// Nothing can stall it: a message the broker refuses for good (too large, illegal topic, not authorised) moves to
+/// `dead_letters` with the reason, is counted and logged once, and the messages behind it go on. Other failures
+/// are retried with backoff; what the broker already acknowledged is deleted and not sent again. A crash between
+/// sending and deleting publishes those messages again: consumers dedupe by event id (at-least-once).
 public struct OutboxRelay: Service {
     let client: PostgresClient
     let producer: KafkaProducer
     let outbox: OutboxStore
+    let doorbell: RelayDoorbell
     let batchSize: Int
-    let idleInterval: Duration
+    let sweepInterval: Duration
     let metrics: WorkerMetrics
     let logger: Logger
 
     public init(
         client: PostgresClient,
         producer: KafkaProducer,
-        batchSize: Int = 500,
-        idleInterval: Duration = .milliseconds(20),
+        doorbell: RelayDoorbell = RelayDoorbell(),
+        batchSize: Int = 1_000,
+        sweepInterval: Duration = .milliseconds(250),
         metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger
     ) {
         self.client = client
         self.producer = producer
         self.outbox = OutboxStore(logger: logger)
+        self.doorbell = doorbell
         self.batchSize = batchSize
-        self.idleInterval = idleInterval
+        self.sweepInterval = sweepInterval
         self.metrics = metrics
         self.logger = logger
     }
 
     public func run() async throws {
         var backoff = Backoff()
+        // Shards to publish before waiting again: those rung, those another relay held, those with a failure.
+        var due: Set<Int32> = Set(OutboxShards.all)
+        var nextSweep = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            if due.isEmpty {
+                due = await doorbell.wait(upTo: max(.zero, nextSweep - .now))
+            } else {
+                due.formUnion(await doorbell.wait(upTo: .zero))
+            }
             do {
-                let published = try await publishOnce()
-                metrics.recordPublished(published ?? 0)
+                if ContinuousClock.now >= nextSweep {
+                    due.formUnion(try await outbox.waitingShards(client: client))
+                    nextSweep = .now + sweepInterval
+                }
+                due = try await publish(due)
                 backoff.reset()
-                if (published ?? 0) < batchSize { try await Task.sleep(for: idleInterval) }
+                // Shards held by another relay are tried again shortly, not spun on.
+                if !due.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
             } catch is CancellationError {
                 break
             } catch {
@@ -55,21 +77,68 @@ public struct OutboxRelay: Service {
             }
         }
         // One last pass so what the ingest committed before shutdown is not left waiting for the next start.
-        _ = try? await publishOnce()
+        _ = try? await publish(due.union(await doorbell.wait(upTo: .zero)))
         logger.debug("outbox relay stopped")
     }
 
-    /// Publishes one batch. Returns how many messages went out, or `nil` when another relay is at work.
+    /// Publishes `shards` until they are empty or held by another relay.
+    /// - Returns: The shards still due: held by another relay, or with messages left after a failure that may pass.
+    /// - Throws: database errors, and a Kafka error when a message failed in a way that may pass.
     @discardableResult
-    public func publishOnce() async throws -> Int? {
-        try await outbox.relay(limit: batchSize, client: client) { messages in
-            _ = try await producer.send(
+    public func publish(_ shards: Set<Int32>) async throws -> Set<Int32> {
+        var remaining = shards
+        var busy: Set<Int32> = []
+        while !remaining.isEmpty {
+            let pass = try await publishOnce(remaining)
+            busy.formUnion(remaining.subtracting(pass.lockedShards))
+            guard pass.full else { break }
+            remaining = pass.lockedShards
+        }
+        return busy
+    }
+
+    /// One pass: publishes up to `batchSize` messages of those of `shards` no other relay holds.
+    public func publishOnce(_ shards: Set<Int32>) async throws -> OutboxRelayPass {
+        let pass = try await outbox.relay(shards: shards, limit: batchSize, client: client) { messages in
+            let results = await producer.sendEach(
                 messages.map {
                     KafkaProducerRecord(topic: $0.topic, key: $0.key.map { Array($0.utf8) }, value: $0.payload)
                 }
             )
+            return results.map { result in
+                switch result {
+                case .success: return .delivered
+                case .failure(let error) where error.isPermanentForRecord:
+                    return .refused(code: "\(error.code)", reason: error.message)
+                case .failure(let error):
+                    return .failed(reason: error.message)
+                }
+            }
         }
+        metrics.recordPublished(pass.delivered)
+        for letter in pass.deadLettered {
+            metrics.recordDeadLetter()
+            logger.error(
+                "the broker refused an outbox message for good; moved it to dead_letters",
+                metadata: [
+                    "outbox.id": "\(letter.id)", "kafka.topic": "\(letter.topic)", "kafka.key": "\(letter.key ?? "")",
+                    "bytes": "\(letter.size)", "code": "\(letter.code)", "reason": "\(letter.reason)",
+                ]
+            )
+        }
+        if let reason = pass.firstFailure {
+            throw RelayFailure(
+                message: "\(pass.failed) outbox messages were not delivered (kept for a retry): \(reason)"
+            )
+        }
+        return pass
     }
+}
+
+/// Some messages of a relay pass failed in a way that may pass; they stay in the outbox.
+struct RelayFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 /// Exponential backoff with a cap: 100 ms, 200 ms, … 5 s.

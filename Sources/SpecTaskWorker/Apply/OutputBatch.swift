@@ -1,0 +1,140 @@
+import Foundation
+import Kafka
+import SpecTaskDomain
+import SpecTaskStore
+
+/// The outbox rows one batch produces, with per-task sequence numbers and ids derived from the input,
+/// so applying the same input to the same state yields the same messages.
+struct OutputBatch {
+    let topics: WorkerTopics
+    let time: Date
+    private(set) var messages: [OutboxMessage] = []
+
+    /// The outbox shards these messages go to, for the relay to publish at once.
+    var shards: Set<Int32> { Set(messages.map(\.shard)) }
+    private var ordinal = 0
+
+    init(topics: WorkerTopics, time: Date) {
+        self.topics = topics
+        self.time = time
+    }
+
+    /// Where the input being handled came from: output ids are derived from it, so they are unique (one input
+    /// message, one position) and the same when the input is applied again after a crash.
+    private var inputPosition = "batch"
+
+    mutating func beginInput(_ message: KafkaConsumerMessage) {
+        beginInput(position: "\(message.topic).\(message.partition).\(message.offset)")
+    }
+
+    /// For inputs that are not Kafka messages (the heartbeat sweeper's): `position` must be unique per input.
+    mutating func beginInput(position: String) {
+        inputPosition = position
+        ordinal = 0
+    }
+
+    /// Adds what a decision wants published, in order.
+    ///
+    /// - Returns: The coordination log entries among the emissions, for the caller to store.
+    mutating func add(
+        _ emissions: [Emission],
+        task: String,
+        stored: inout StoredSpecTask?,
+        correlationID: String
+    ) -> [CoordinationEntry] {
+        var coordination: [CoordinationEntry] = []
+        for emission in emissions {
+            switch emission {
+            case .status(let event): status(event, task: task, stored: &stored, correlationID: correlationID)
+            case .zed(let command): zed(command, task: task, correlationID: correlationID)
+            case .coordination(let entry): coordination.append(entry)
+            }
+        }
+        return coordination
+    }
+
+    private mutating func nextEventID() -> String {
+        ordinal += 1
+        return "\(inputPosition).\(ordinal)"
+    }
+
+    /// A status event of a task; it takes the task's next sequence number (0 when the task does not exist,
+    /// which only happens for outcomes of commands rejected for that very reason).
+    mutating func status(_ event: StatusEvent, task: String, stored: inout StoredSpecTask?, correlationID: String) {
+        let sequence: Int64
+        if stored != nil {
+            sequence = stored!.nextSequence
+            stored!.nextSequence += 1
+        } else {
+            sequence = 0
+        }
+        let payload = EventEncoder.status(
+            event,
+            specTaskID: task,
+            sequence: sequence,
+            eventID: nextEventID(),
+            time: time,
+            correlationID: correlationID
+        )
+        messages.append(OutboxMessage(topic: topics.status, key: task, payload: payload))
+    }
+
+    mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
+        let payload = EventEncoder.zedCommand(
+            command,
+            specTaskID: task,
+            eventID: nextEventID(),
+            time: time,
+            correlationID: correlationID
+        )
+        messages.append(
+            OutboxMessage(topic: topics.zedCommands, key: command.instanceID, payload: payload, task: task)
+        )
+    }
+
+    mutating func progress(_ stored: StoredSpecTask) {
+        let state = stored.state
+        let snapshot = ProgressCalculator.snapshot(
+            for: state.task,
+            implementationTasks: state.implementationTasks,
+            workSessions: state.workSessions,
+            zedThreads: state.zedThreads,
+            threadProgress: state.threadProgress
+        )
+        let payload = EventEncoder.progress(
+            snapshot,
+            sequence: stored.nextSequence - 1,
+            eventID: "\(inputPosition).progress.\(state.task.id)",
+            time: time
+        )
+        messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
+    }
+
+    /// The record of an input that could not be applied, with its original bytes and where it came from.
+    mutating func reject(
+        _ message: KafkaConsumerMessage,
+        code: String,
+        reason: String,
+        eventID: String?,
+        specTaskID: String?
+    ) {
+        // A runner's token is a credential: whoever reads spectask.rejected must not be able to replay it.
+        let record = RejectedRecord(
+            original: message.topic == topics.zedEvents ? RunnerTokenRedaction.redact(message.value) : message.value,
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset,
+            key: message.key.map { String(decoding: $0.prefix(RejectedRecord.maxKeyBytes), as: UTF8.self) },
+            code: code,
+            reason: reason,
+            eventID: eventID,
+            specTaskID: specTaskID
+        )
+        let payload = EventEncoder.rejected(
+            record,
+            eventID: "\(message.topic).\(message.partition).\(message.offset).rejected",
+            time: time
+        )
+        messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
+    }
+}
