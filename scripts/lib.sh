@@ -74,10 +74,14 @@ export_service_env() {
   fi
 }
 
+# Which build the scripts make and run: `release` for everything that runs the system (scripts/up, the workers,
+# the runner: figures are quoted from release builds), `debug` for the tests (scripts/test sets it).
+SPECTASK_CONFIGURATION="${SPECTASK_CONFIGURATION:-release}"
+
 # swift_build ARGS...: build with the project's librdkafka (pkg-config path for the compiler, rpath for the binaries).
 swift_build() {
   export_build_env
-  swift build -Xlinker -rpath -Xlinker "$LIBRDKAFKA_PREFIX/lib" "$@"
+  swift build -c "$SPECTASK_CONFIGURATION" -Xlinker -rpath -Xlinker "$LIBRDKAFKA_PREFIX/lib" "$@"
 }
 
 # build_progress: filters `swift build` output down to a progress line every 10% and every error or warning
@@ -95,7 +99,16 @@ build_progress() {
   '
 }
 
-# The built spectask binary (after swift_build).
+# The built spectask binary of $SPECTASK_CONFIGURATION (after swift_build).
 spectask_bin() {
-  echo "$(swift build --show-bin-path)/spectask"
+  echo "$(swift build -c "$SPECTASK_CONFIGURATION" --show-bin-path)/spectask"
+}
+
+# The binary the background services run: the release build, or the debug one when only that exists (after
+# scripts/test alone).
+service_bin() {
+  local release debug
+  release="$(SPECTASK_CONFIGURATION=release spectask_bin)"
+  debug="$(SPECTASK_CONFIGURATION=debug spectask_bin)"
+  if [ -x "$release" ]; then echo "$release"; else echo "$debug"; fi
 }

@@ -65,10 +65,12 @@ public struct IngestService: Service {
             let idle = state.pending.isEmpty && state.unclaimed.isEmpty
             let events: [KafkaConsumerEvent]
             do {
+                let started = ContinuousClock.now
                 events = try await consumer.poll(
                     maxMessages: settings.maxBatchSize,
                     timeout: idle || state.retryAt != nil ? .milliseconds(100) : .zero
                 )
+                if idle { metrics.record(.pollWait, .now - started) }
             } catch let error as KafkaError where error.code == .clientClosed {
                 break
             }
@@ -199,9 +201,11 @@ public struct IngestService: Service {
             succeeded(&state)
             if state.pending.isEmpty && state.unclaimed.isEmpty { resumeAll(&state) }
             do {
+                let started = ContinuousClock.now
                 try await consumer.commit(
                     report.nextOffsets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
                 )
+                metrics.record(.kafkaCommit, .now - started)
             } catch {
                 // PostgreSQL holds the truth; a failed Kafka commit only means some messages are read again and skipped.
                 logger.warning("committing offsets to Kafka failed: \(error)")

@@ -117,8 +117,11 @@ struct WorkerProcessTests {
         )
         #expect((metricsResponse as? HTTPURLResponse)?.statusCode == 200)
         let metrics = String(decoding: metricsBody, as: UTF8.self)
-        #expect(metrics.contains("# TYPE spectask_commands_applied_total counter\nspectask_commands_applied_total 0\n"))
-        #expect(metrics.contains("# TYPE spectask_consumer_lag gauge"))
+        #expect(metrics.contains("# TYPE spectask_batches_total counter\nspectask_batches_total 0\n"))
+        #expect(metrics.contains("# TYPE spectask_partitions_owned gauge"))
+        // The stage histograms exist from the start, in seconds.
+        #expect(metrics.contains("# TYPE spectask_stage_duration_seconds histogram"))
+        #expect(metrics.contains(#"spectask_stage_duration_seconds_count{stage="transaction"} 0"#))
 
         worker.process.terminate()  // SIGTERM
         let status = try await worker.waitForExit(timeout: .seconds(20))

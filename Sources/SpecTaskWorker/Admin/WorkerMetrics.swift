@@ -1,93 +1,180 @@
 import Kafka
+import Metrics
+import Prometheus
 import Synchronization
 
-/// Counters and gauges of one worker, served as Prometheus text on `GET /metrics`.
+// swift-metrics' types (the API recorded with); swift-prometheus has types of the same names.
+private typealias Counter = Metrics.Counter
+private typealias Gauge = Metrics.Gauge
+private typealias Timer = Metrics.Timer
+
+/// The measurements of one worker, recorded with swift-metrics and served in the Prometheus text format on
+/// `GET /metrics` by swift-prometheus.
+///
+/// Each worker has a registry of its own (no process-wide bootstrap), so tests can run several side by side.
+/// Names follow Prometheus conventions: base units (`_seconds`), `_total` for counters, and labels for what varies
+/// (topic, outcome, rejection code, stage) rather than one metric name per case.
 public final class WorkerMetrics: Sendable {
-    private struct Values {
-        var batches = 0
-        var applied = 0
-        var rejected = 0
-        var duplicates = 0
-        var fencedBatches = 0
-        var failedAttempts = 0
-        var published = 0
-        var deadLetters = 0
-        var ownedPartitions = 0
-        var coalescedHeartbeats = 0
-        var unauthenticated = 0
-        var heartbeatTimeouts = 0
-        var lag: [KafkaTopicPartition: Int64] = [:]
+    /// Where a batch's time goes, in the order it is spent. Each is a histogram of
+    /// `spectask_stage_duration_seconds{stage=…}`.
+    public enum Stage: String, CaseIterable, Sendable {
+        /// The ingest loop blocked in the consumer's poll waiting for messages.
+        case pollWait = "poll_wait"
+        /// Decoding and validating the batch's messages.
+        case decode
+        /// Locking the partitions' offset rows (fencing).
+        case offsets
+        /// Claiming the command ids in the inbox.
+        case inbox
+        /// Taking the spec tasks' advisory locks.
+        case locks
+        /// Locking and loading the spec tasks' rows.
+        case load
+        /// The decision function, every message of the batch.
+        case decide
+        /// Writing the changed states.
+        case save
+        /// Writing the outbox, coordination log and offsets.
+        case outbox
+        /// The whole batch transaction, from taking a connection to the end of the commit.
+        case transaction
+        /// Committing the offsets to Kafka after the transaction.
+        case kafkaCommit = "kafka_commit"
+        /// From a batch's commit until the relay starts publishing what it wrote.
+        case relayWait = "relay_wait"
+        /// The relay producing a pass's messages and awaiting every acknowledgement.
+        case relayPublish = "relay_publish"
     }
 
-    private let values = Mutex(Values())
+    /// The registry `/metrics` renders.
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
 
-    public init() {}
+    private let batches: Counter
+    private let fencedBatches: Counter
+    private let failedAttempts: Counter
+    private let published: Counter
+    private let deadLetters: Counter
+    private let coalescedHeartbeats: Counter
+    private let heartbeatTimeouts: Counter
+    private let ownedPartitions: Gauge
+    private let stages: [Stage: Timer]
+    private let inputs = Mutex<[String: Counter]>([:])
+    private let rejections = Mutex<[String: Counter]>([:])
+    private let lags = Mutex<[KafkaTopicPartition: Gauge]>([:])
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Finer than the default at the low end: a healthy stage takes a few milliseconds.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.registry = registry
+        self.factory = factory
+        batches = Counter(label: "spectask_batches_total", factory: factory)
+        fencedBatches = Counter(label: "spectask_batches_fenced_total", factory: factory)
+        failedAttempts = Counter(label: "spectask_batch_attempts_failed_total", factory: factory)
+        published = Counter(label: "spectask_outbox_published_total", factory: factory)
+        deadLetters = Counter(label: "spectask_outbox_dead_letters_total", factory: factory)
+        coalescedHeartbeats = Counter(label: "spectask_heartbeats_coalesced_total", factory: factory)
+        heartbeatTimeouts = Counter(label: "spectask_heartbeat_timeouts_total", factory: factory)
+        ownedPartitions = Gauge(label: "spectask_partitions_owned", factory: factory)
+        stages = Dictionary(
+            uniqueKeysWithValues: Stage.allCases.map { stage in
+                (
+                    stage,
+                    Timer(
+                        label: "spectask_stage_duration_seconds",
+                        dimensions: [("stage", stage.rawValue)],
+                        factory: factory
+                    )
+                )
+            }
+        )
+        ownedPartitions.record(0)
+    }
 
     func recordBatch(_ report: BatchApplier.Report) {
-        values.withLock {
-            $0.batches += 1
-            $0.applied += report.applied
-            $0.rejected += report.rejected
-            $0.duplicates += report.duplicates
-            $0.coalescedHeartbeats += report.coalescedHeartbeats
-            $0.unauthenticated += report.unauthenticated
+        batches.increment()
+        for (topic, counts) in report.inputsByTopic {
+            increment(inputs, "spectask_inputs_total", [("topic", topic), ("outcome", "applied")], by: counts.applied)
+            increment(
+                inputs,
+                "spectask_inputs_total",
+                [("topic", topic), ("outcome", "rejected")],
+                by: counts.rejected
+            )
+            increment(
+                inputs,
+                "spectask_inputs_total",
+                [("topic", topic), ("outcome", "duplicate")],
+                by: counts.duplicates
+            )
         }
+        for (code, count) in report.rejectionsByCode {
+            increment(rejections, "spectask_inputs_rejected_total", [("code", code)], by: count)
+        }
+        if report.coalescedHeartbeats > 0 { coalescedHeartbeats.increment(by: Int64(report.coalescedHeartbeats)) }
+        for (stage, duration) in report.stageDurations { record(stage, duration) }
     }
 
-    func recordHeartbeatTimeouts(_ count: Int) { values.withLock { $0.heartbeatTimeouts += count } }
-    func recordFenced() { values.withLock { $0.fencedBatches += 1 } }
-    func recordFailedAttempt() { values.withLock { $0.failedAttempts += 1 } }
-    func recordPublished(_ count: Int) { values.withLock { $0.published += count } }
-    func recordDeadLetter() { values.withLock { $0.deadLetters += 1 } }
+    func record(_ stage: Stage, _ duration: Duration) {
+        stages[stage]?.recordNanoseconds(duration.nanoseconds)
+    }
+
+    func recordHeartbeatTimeouts(_ count: Int) { heartbeatTimeouts.increment(by: Int64(count)) }
+    func recordFenced() { fencedBatches.increment() }
+    func recordFailedAttempt() { failedAttempts.increment() }
+    func recordPublished(_ count: Int) { if count > 0 { published.increment(by: Int64(count)) } }
+    func recordDeadLetter() { deadLetters.increment() }
 
     func recordOwnership(_ partitions: Int, lag: [KafkaTopicPartition: Int64]) {
-        values.withLock {
-            $0.ownedPartitions = partitions
-            $0.lag = lag
+        ownedPartitions.record(partitions)
+        lags.withLock { gauges in
+            for (partition, behind) in lag {
+                let gauge =
+                    gauges[partition]
+                    ?? Gauge(
+                        label: "spectask_consumer_lag",
+                        dimensions: [("topic", partition.topic), ("partition", "\(partition.partition)")],
+                        factory: factory
+                    )
+                gauges[partition] = gauge
+                gauge.record(behind)
+            }
+            // A partition given away is not behind here any more.
+            for (partition, gauge) in gauges where lag[partition] == nil { gauge.record(0) }
         }
     }
 
     /// The Prometheus text exposition format.
-    public func render() -> String {
-        let v = values.withLock { $0 }
-        var lines = [
-            "# HELP spectask_batches_total Poll batches applied (one transaction each).",
-            "# TYPE spectask_batches_total counter", "spectask_batches_total \(v.batches)",
-            "# HELP spectask_commands_applied_total Commands applied.",
-            "# TYPE spectask_commands_applied_total counter", "spectask_commands_applied_total \(v.applied)",
-            "# HELP spectask_inputs_rejected_total Inputs rejected (to spectask.rejected).",
-            "# TYPE spectask_inputs_rejected_total counter", "spectask_inputs_rejected_total \(v.rejected)",
-            "# HELP spectask_inputs_duplicate_total Inputs skipped because they were applied before.",
-            "# TYPE spectask_inputs_duplicate_total counter", "spectask_inputs_duplicate_total \(v.duplicates)",
-            "# HELP spectask_batches_fenced_total Batches dropped because another worker owns the partition now.",
-            "# TYPE spectask_batches_fenced_total counter", "spectask_batches_fenced_total \(v.fencedBatches)",
-            "# HELP spectask_batch_attempts_failed_total Failed attempts to apply a batch (retried with backoff).",
-            "# TYPE spectask_batch_attempts_failed_total counter",
-            "spectask_batch_attempts_failed_total \(v.failedAttempts)",
-            "# HELP spectask_outbox_published_total Outbox messages published by this worker's relay.",
-            "# TYPE spectask_outbox_published_total counter", "spectask_outbox_published_total \(v.published)",
-            "# HELP spectask_outbox_dead_letters_total Outbox messages the broker refused for good (moved to dead_letters).",
-            "# TYPE spectask_outbox_dead_letters_total counter",
-            "spectask_outbox_dead_letters_total \(v.deadLetters)",
-            "# HELP spectask_heartbeats_coalesced_total Heartbeats superseded by a later one in the same batch.",
-            "# TYPE spectask_heartbeats_coalesced_total counter",
-            "spectask_heartbeats_coalesced_total \(v.coalescedHeartbeats)",
-            "# HELP spectask_zed_events_unauthenticated_total Zed events rejected for a missing or wrong runner token.",
-            "# TYPE spectask_zed_events_unauthenticated_total counter",
-            "spectask_zed_events_unauthenticated_total \(v.unauthenticated)",
-            "# HELP spectask_heartbeat_timeouts_total Zed instances this worker's sweeper disconnected or failed.",
-            "# TYPE spectask_heartbeat_timeouts_total counter",
-            "spectask_heartbeat_timeouts_total \(v.heartbeatTimeouts)",
-            "# HELP spectask_partitions_owned Input partitions this worker owns.",
-            "# TYPE spectask_partitions_owned gauge", "spectask_partitions_owned \(v.ownedPartitions)",
-            "# HELP spectask_consumer_lag Messages not yet read, per owned partition.",
-            "# TYPE spectask_consumer_lag gauge",
-        ]
-        for (partition, lag) in v.lag.sorted(by: { $0.key < $1.key }) {
-            lines.append(
-                "spectask_consumer_lag{topic=\"\(partition.topic)\",partition=\"\(partition.partition)\"} \(lag)"
-            )
+    public func render() -> String { registry.emitToString() }
+
+    private func increment(
+        _ counters: borrowing Mutex<[String: Counter]>,
+        _ label: String,
+        _ dimensions: [(String, String)],
+        by amount: Int
+    ) {
+        let key = dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let counter = counters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
         }
-        return lines.joined(separator: "\n") + "\n"
+        if amount > 0 { counter.increment(by: Int64(amount)) }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating), for swift-metrics timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : product + attoseconds / 1_000_000_000
     }
 }

@@ -26,6 +26,48 @@ public struct BatchApplier: Sendable {
         public var unauthenticated = 0
         /// The outbox shards the batch wrote to: the relay publishes them as soon as the batch committed.
         public var outboxShards: Set<Int32> = []
+        /// Applied, rejected and duplicate inputs per input topic.
+        public var inputsByTopic: [String: InputCounts] = [:]
+        /// Rejected inputs per rejection code.
+        public var rejectionsByCode: [String: Int] = [:]
+        /// Where the batch's time went.
+        public var stageDurations: [WorkerMetrics.Stage: Duration] = [:]
+
+        mutating func count(_ topic: String, _ outcome: WritableKeyPath<InputCounts, Int>, _ amount: Int = 1) {
+            inputsByTopic[topic, default: InputCounts()][keyPath: outcome] += amount
+            self[keyPath: Self.total(of: outcome)] += amount
+        }
+
+        private static func total(of outcome: WritableKeyPath<InputCounts, Int>) -> WritableKeyPath<Report, Int> {
+            switch outcome {
+            case \InputCounts.applied: \.applied
+            case \InputCounts.rejected: \.rejected
+            default: \.duplicates
+            }
+        }
+
+        mutating func reject(_ topic: String, code: String) {
+            count(topic, \.rejected)
+            rejectionsByCode[code, default: 0] += 1
+        }
+    }
+
+    /// Inputs of one topic in a batch, by outcome.
+    public struct InputCounts: Sendable, Hashable {
+        public var applied = 0
+        public var rejected = 0
+        public var duplicates = 0
+    }
+
+    /// Measures the stages of a batch: each `lap` charges the time since the previous one to a stage.
+    struct StageClock {
+        private var last = ContinuousClock.now
+
+        mutating func lap(_ stage: WorkerMetrics.Stage, into report: inout Report) {
+            let now = ContinuousClock.now
+            report.stageDurations[stage, default: .zero] += now - last
+            last = now
+        }
     }
 
     let client: PostgresClient
@@ -84,7 +126,10 @@ public struct BatchApplier: Sendable {
         generations: [KafkaTopicPartition: Int64]
     ) async throws -> Report {
         do {
-            return try await applyInTransaction(messages, generations: generations)
+            let started = ContinuousClock.now
+            var report = try await applyInTransaction(messages, generations: generations)
+            report.stageDurations[.transaction] = ContinuousClock.now - started
+            return report
         } catch let error as PostgresTransactionError {
             // The transaction was rolled back; what callers act on is why.
             if let fenced = error.closureError as? ConsumerOffsetStore.Fenced { throw fenced }
@@ -99,6 +144,7 @@ public struct BatchApplier: Sendable {
         let now = clock()
         return try await client.withTransaction(logger: logger) { connection in
             var report = Report()
+            var stages = StageClock()
             var batch = OutputBatch(topics: topics, time: now)
 
             // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
@@ -118,13 +164,17 @@ public struct BatchApplier: Sendable {
             var nextOffset: [KafkaTopicPartition: Int64] = [:]
             for partition in partitions { nextOffset[partition] = stored[partition.topic]![partition.partition]! }
             let fresh = messages.filter { $0.offset >= nextOffset[$0.topicPartition]! }
-            report.duplicates += messages.count - fresh.count
+            for message in messages where message.offset < nextOffset[message.topicPartition]! {
+                report.count(message.topic, \.duplicates)
+            }
+            stages.lap(.offsets, into: &report)
 
             // 2. Decode, then claim the command ids in the inbox. Inserting first (in id order) makes a concurrent
             //    transaction holding the same id wait for this one and then skip it, so an id sent twice, even on
             //    two partitions at once, is applied once.
             var inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
             report.coalescedHeartbeats = Self.coalesceHeartbeats(&inputs)
+            stages.lap(.decode, into: &report)
             var firstOccurrence: [String: InboxStore.Entry] = [:]
             for input in inputs {
                 guard let id = input.eventID, firstOccurrence[id] == nil else { continue }
@@ -137,6 +187,7 @@ public struct BatchApplier: Sendable {
                 )
             }
             let claimed = try await inbox.claim(Array(firstOccurrence.values), on: connection)
+            stages.lap(.inbox, into: &report)
 
             // 3. Lock every spec task the batch touches, in id order: an advisory lock per id (it also covers a task
             //    that does not exist yet, so two creates of one id never interleave), then the rows themselves.
@@ -147,7 +198,9 @@ public struct BatchApplier: Sendable {
                 }
             ).sorted()
             try await repository.lockSubjects(subjects, on: connection)
+            stages.lap(.locks, into: &report)
             let original = try await repository.lockAndLoad(subjects, on: connection)
+            stages.lap(.load, into: &report)
             var current = original
             var claimedIDs = ClaimedIDs(repository: repository)
 
@@ -161,14 +214,14 @@ public struct BatchApplier: Sendable {
                 batch.beginInput(message)
                 if let id = input.eventID {
                     if !claimed.contains(id) || handled.contains(id) {
-                        report.duplicates += 1
+                        report.count(message.topic, \.duplicates)
                         continue
                     }
                     handled.insert(id)
                 }
                 switch input.decoded {
                 case .failure(let rejection):
-                    report.rejected += 1
+                    report.reject(message.topic, code: rejection.code.rawValue)
                     if rejection.code == .unauthenticated { report.unauthenticated += 1 }
                     batch.reject(
                         message,
@@ -215,7 +268,7 @@ public struct BatchApplier: Sendable {
                     }
                     switch decision {
                     case .applied(let state, let emissions):
-                        report.applied += 1
+                        report.count(message.topic, \.applied)
                         if command.command.isZedEvent { zedEventPartitions[subject] = message.partition }
                         let previous = current[subject]?.state
                         var stored = current[subject] ?? StoredSpecTask(state: state)
@@ -234,7 +287,7 @@ public struct BatchApplier: Sendable {
                             correlationID: command.id
                         )
                     case .rejected(let rejection):
-                        report.rejected += 1
+                        report.reject(message.topic, code: rejection.code.rawValue)
                         // Commands get an outcome on spectask.status; a runner's event only its rejected record.
                         if !command.command.isZedEvent {
                             let outcome = CommandOutcome(
@@ -261,11 +314,14 @@ public struct BatchApplier: Sendable {
                 }
             }
 
+            stages.lap(.decide, into: &report)
+
             // 5. Persist: changed states, a progress snapshot per changed task, outbox, inbox, offsets.
             try await repository.save(
                 current.keys.sorted().filter { current[$0] != original[$0] }.map { (current[$0]!, original[$0]) },
                 on: connection
             )
+            stages.lap(.save, into: &report)
             for id in report.changedTasks.sorted() {
                 if let stored = current[id] { batch.progress(stored) }
             }
@@ -284,6 +340,7 @@ public struct BatchApplier: Sendable {
                 report.nextOffsets[partition] = last + 1
             }
             try await offsets.advance(advanced, on: connection)
+            stages.lap(.outbox, into: &report)
             return report
         }
     }

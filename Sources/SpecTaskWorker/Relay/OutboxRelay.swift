@@ -51,11 +51,9 @@ public struct OutboxRelay: Service {
         var due: Set<Int32> = Set(OutboxShards.all)
         var nextSweep = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if due.isEmpty {
-                due = await doorbell.wait(upTo: max(.zero, nextSweep - .now))
-            } else {
-                due.formUnion(await doorbell.wait(upTo: .zero))
-            }
+            let rung = await doorbell.wait(upTo: due.isEmpty ? max(.zero, nextSweep - .now) : .zero)
+            due.formUnion(rung.shards)
+            if let since = rung.since { metrics.record(.relayWait, .now - since) }
             do {
                 if ContinuousClock.now >= nextSweep {
                     due.formUnion(try await outbox.waitingShards(client: client))
@@ -77,7 +75,7 @@ public struct OutboxRelay: Service {
             }
         }
         // One last pass so what the ingest committed before shutdown is not left waiting for the next start.
-        _ = try? await publish(due.union(await doorbell.wait(upTo: .zero)))
+        _ = try? await publish(due.union(await doorbell.wait(upTo: .zero).shards))
         logger.debug("outbox relay stopped")
     }
 
@@ -99,7 +97,10 @@ public struct OutboxRelay: Service {
 
     /// One pass: publishes up to `batchSize` messages of those of `shards` no other relay holds.
     public func publishOnce(_ shards: Set<Int32>) async throws -> OutboxRelayPass {
+        let metrics = self.metrics
         let pass = try await outbox.relay(shards: shards, limit: batchSize, client: client) { messages in
+            let started = ContinuousClock.now
+            defer { metrics.record(.relayPublish, .now - started) }
             let results = await producer.sendEach(
                 messages.map {
                     KafkaProducerRecord(topic: $0.topic, key: $0.key.map { Array($0.utf8) }, value: $0.payload)

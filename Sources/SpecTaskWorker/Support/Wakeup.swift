@@ -77,9 +77,14 @@ final class Wakeup: Sendable {
     }
 }
 
-/// What the ingest service tells the outbox relay: which outbox shards just got messages.
+/// What the ingest service tells the outbox relay: which outbox shards just got messages, and since when.
 public final class RelayDoorbell: Sendable {
-    private let shards = Mutex<Set<Int32>>([])
+    private struct Rung {
+        var shards: Set<Int32> = []
+        var since: ContinuousClock.Instant?
+    }
+
+    private let rung = Mutex(Rung())
     private let wakeup = Wakeup()
 
     public init() {}
@@ -87,16 +92,20 @@ public final class RelayDoorbell: Sendable {
     /// Says that `shards` have new committed messages.
     public func ring(_ shards: Set<Int32>) {
         guard !shards.isEmpty else { return }
-        self.shards.withLock { $0.formUnion(shards) }
+        rung.withLock {
+            $0.shards.formUnion(shards)
+            $0.since = $0.since ?? .now
+        }
         wakeup.signal()
     }
 
-    /// Waits for a ring or for `timeout`; returns the shards rung since the last call (empty after a timeout).
-    func wait(upTo timeout: Duration) async -> Set<Int32> {
+    /// Waits for a ring or for `timeout`.
+    /// - Returns: The shards rung since the last call (empty after a timeout), and when the first of those rings came.
+    func wait(upTo timeout: Duration) async -> (shards: Set<Int32>, since: ContinuousClock.Instant?) {
         _ = await wakeup.wait(upTo: timeout)
-        return shards.withLock { shards in
-            defer { shards.removeAll() }
-            return shards
+        return rung.withLock { rung in
+            defer { rung = Rung() }
+            return (rung.shards, rung.since)
         }
     }
 }
