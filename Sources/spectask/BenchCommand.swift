@@ -41,6 +41,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Give up after this many seconds.", valueName: "seconds"))
     var timeout: Int = 300
 
+    @Option(
+        help: ArgumentHelp(
+            "The workers' metrics endpoints, comma-separated, read before and after for the stage breakdown.",
+            discussion: "Default: the two workers scripts/up starts. Workers that do not answer are left out.",
+            valueName: "urls"
+        )
+    )
+    var metrics = "http://127.0.0.1:8081/metrics,http://127.0.0.1:8082/metrics"
+
     @OptionGroup var topicOptions: TopicOptions
 
     @OptionGroup var connection: ConnectionOptions
@@ -50,6 +59,11 @@ struct BenchCommand: AsyncParsableCommand {
         guard (1...100_000).contains(tasks) else { throw ValidationError("--tasks must be 1…100000") }
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…10000") }
         guard timeout >= 1 else { throw ValidationError("--timeout must be at least 1 second") }
+        for url in metrics.split(separator: ",") {
+            guard let parsed = URL(string: String(url)), ["http", "https"].contains(parsed.scheme ?? "") else {
+                throw ValidationError("--metrics: '\(url)' is not an http(s) URL")
+            }
+        }
         if let rate {
             guard (1...1_000_000).contains(rate) else {
                 throw ValidationError("--rate must be 1…1000000 commands/s, got \(rate)")
@@ -87,6 +101,8 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
 
+        let metricsURLs = metrics.split(separator: ",").compactMap { URL(string: String($0)) }
+        let stagesBefore = await BenchStages.scrape(metricsURLs)
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(2)),
@@ -121,6 +137,7 @@ struct BenchCommand: AsyncParsableCommand {
             ).run()
         }
         await follower.close()
+        let stagesAfter = await BenchStages.scrape(metricsURLs)
 
         print(
             BenchReport(
@@ -132,6 +149,21 @@ struct BenchCommand: AsyncParsableCommand {
                 baseline: baselineResult
             ).text
         )
+        let unreachable = Set(stagesBefore.unreachable + stagesAfter.unreachable)
+        if unreachable.count < metricsURLs.count {
+            print("\nwhere the time went (the workers' stage histograms during this run, all workers together):")
+            print(
+                stagesAfter.stages.since(stagesBefore.stages).table(
+                    order: [
+                        "poll_wait", "decode", "offsets", "inbox", "locks", "load", "decide", "save", "outbox",
+                        "transaction", "kafka_commit", "relay_wait", "relay_publish",
+                    ]
+                )
+            )
+        }
+        if !unreachable.isEmpty {
+            print("(no metrics from \(unreachable.map(\.absoluteString).sorted().joined(separator: ", ")))")
+        }
         if result.rejected > 0 { throw ExitCode(1) }
     }
 
