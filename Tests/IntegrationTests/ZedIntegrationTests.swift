@@ -149,7 +149,14 @@ struct ZedIntegrationTests {
         #expect(state.task.status == .implementationFailed)
         #expect(state.zedInstance?.lastError?.contains("no heartbeat") == true)
 
-        // Each transition was announced exactly once, even with two sweepers.
+        // Each transition was announced exactly once, even with two sweepers: wait for the last announcement (the
+        // sessions' failures), then give a second sweeper's duplicate, if any, time to show.
+        _ = try await system.status.waitForCount(2, timeout: .seconds(30), "the sessions' failures") { message in
+            guard message.event.subject == task, case .workSessionChanged(let change) = message.status else {
+                return false
+            }
+            return change.to == .failed
+        }
         try await Task.sleep(for: .seconds(1))
         let instanceChanges = system.status.messages.filter { $0.event.subject == task }.compactMap { message in
             if case .zedInstanceChanged(let change) = message.status, let from = change.from, from != change.to {

@@ -71,6 +71,47 @@ public struct SpecTaskRepository: Sendable {
         )
     }
 
+    /// The spec task a work session belongs to, or `nil` when there is no such session.
+    public func specTaskID(ofWorkSession id: String, on connection: PostgresConnection) async throws -> String? {
+        for try await taskID in try await connection.query(
+            "SELECT spec_task_id FROM work_sessions WHERE id = \(id)",
+            logger: logger
+        ).decode(String.self) {
+            return taskID
+        }
+        return nil
+    }
+
+    /// Answers when PostgreSQL answers a trivial query: the readiness probe.
+    public func ping(client: PostgresClient) async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+
+    /// Spec tasks whose Zed instance, fed from `partitions` of `eventsTopic`, has been silent past a timeout: ready
+    /// with no heartbeat since `readyBefore`, or disconnected with none since `disconnectedBefore`; most silent first.
+    public func tasksWithSilentInstances(
+        eventsTopic: String,
+        partitions: [Int32],
+        readyBefore: Date,
+        disconnectedBefore: Date,
+        limit: Int,
+        client: PostgresClient
+    ) async throws -> [String] {
+        let rows = try await client.query(
+            """
+            SELECT spec_task_id FROM zed_instances
+            WHERE events_topic = \(eventsTopic) AND events_partition = ANY(\(partitions))
+              AND ((status = 'ready' AND last_heartbeat_at < \(readyBefore))
+                OR (status = 'disconnected' AND last_heartbeat_at < \(disconnectedBefore)))
+            ORDER BY last_heartbeat_at LIMIT \(limit)
+            """,
+            logger: logger
+        )
+        var tasks: [String] = []
+        for try await id in rows.decode(String.self) { tasks.append(id) }
+        return tasks
+    }
+
     /// Locks the rows of these spec tasks (`FOR UPDATE`, in id order so two batches never deadlock) and loads them.
     /// Ids without a row are absent from the result.
     public func lockAndLoad(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask]

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import SpecTaskStore
 
 /// The worker's admin HTTP endpoints: liveness and readiness for orchestrators, Prometheus metrics, the read API.
 ///
@@ -33,7 +34,7 @@ public enum AdminServer {
                 try await awaitServing(
                     "PostgreSQL's answer to SELECT 1",
                     timeout: databaseCheckTimeout,
-                    { _ = try await postgres.query("SELECT 1", logger: logger) },
+                    { try await SpecTaskRepository(logger: logger).ping(client: postgres) },
                     whileWaiting: {}
                 )
             } catch {

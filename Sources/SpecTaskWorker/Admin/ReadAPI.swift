@@ -82,14 +82,10 @@ public enum ReadAPI {
         api.get("work-sessions/:sessionId") { _, context in
             let id = try validID(context.parameters.get("sessionId"), "work session id")
             let state: SpecTaskState? = try await repository.readSnapshot(postgres) { connection in
-                let rows = try await connection.query(
-                    "SELECT spec_task_id FROM work_sessions WHERE id = \(id)",
-                    logger: logger
-                )
-                for try await taskID in rows.decode(String.self) {
-                    return try await repository.load([taskID], on: connection)[taskID]?.state
+                guard let taskID = try await repository.specTaskID(ofWorkSession: id, on: connection) else {
+                    return nil
                 }
-                return nil
+                return try await repository.load([taskID], on: connection)[taskID]?.state
             }
             guard let state, let session = state.workSessions.first(where: { $0.id == id }) else {
                 throw HTTPError(.notFound, message: "work session \(id) not found")

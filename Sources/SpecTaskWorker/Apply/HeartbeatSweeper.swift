@@ -18,6 +18,8 @@ public struct HeartbeatSweeper: Service {
     let settings: WorkerSettings
     let repository: SpecTaskRepository
     let outbox: OutboxStore
+    let coordinationLog: CoordinationLogStore
+    let doorbell: RelayDoorbell
     let decisionContext: DecisionContext
     let metrics: WorkerMetrics
     let scope: SweepScope
@@ -32,6 +34,7 @@ public struct HeartbeatSweeper: Service {
         runnerTokens: RunnerTokens,
         scope: SweepScope,
         metrics: WorkerMetrics = WorkerMetrics(),
+        doorbell: RelayDoorbell = RelayDoorbell(),
         clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
     ) {
@@ -40,6 +43,8 @@ public struct HeartbeatSweeper: Service {
         self.settings = settings
         self.repository = SpecTaskRepository(logger: logger)
         self.outbox = OutboxStore(logger: logger)
+        self.coordinationLog = CoordinationLogStore(logger: logger)
+        self.doorbell = doorbell
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
         self.metrics = metrics
         self.scope = scope
@@ -77,23 +82,22 @@ public struct HeartbeatSweeper: Service {
         let now = clock()
         let disconnectBefore = now.addingTimeInterval(-settings.heartbeatTimeout.seconds)
         let failBefore = now.addingTimeInterval(-settings.heartbeatFailAfter.seconds)
-        let rows = try await client.query(
-            """
-            SELECT spec_task_id FROM zed_instances
-            WHERE events_topic = \(topics.zedEvents) AND events_partition = ANY(\(partitions))
-              AND ((status = 'ready' AND last_heartbeat_at < \(disconnectBefore))
-                OR (status = 'disconnected' AND last_heartbeat_at < \(failBefore)))
-            ORDER BY last_heartbeat_at LIMIT 200
-            """,
-            logger: logger
+        let candidates = try await repository.tasksWithSilentInstances(
+            eventsTopic: topics.zedEvents,
+            partitions: partitions,
+            readyBefore: disconnectBefore,
+            disconnectedBefore: failBefore,
+            limit: 200,
+            client: client
         )
-        var candidates: [String] = []
-        for try await id in rows.decode(String.self) { candidates.append(id) }
         var fired = 0
         for specTaskID in candidates {
             // One task that can not be expired (a broken row) must not keep the others from their timeouts.
             do {
-                if try await expire(specTaskID, now: now) { fired += 1 }
+                if let shards = try await expire(specTaskID, now: now) {
+                    fired += 1
+                    doorbell.ring(shards)
+                }
             } catch let error as PSQLError {
                 throw error
             } catch {
@@ -107,12 +111,13 @@ public struct HeartbeatSweeper: Service {
     }
 
     /// Applies the timeout of one spec task's instance, if it is still due once the task is locked.
-    private func expire(_ specTaskID: String, now: Date) async throws -> Bool {
+    /// - Returns: The outbox shards written (for the relay, once committed), or `nil` when nothing was due.
+    private func expire(_ specTaskID: String, now: Date) async throws -> Set<Int32>? {
         try await client.withTransaction(logger: logger) { connection in
-            guard try await repository.tryLockSubject(specTaskID, on: connection) else { return false }
+            guard try await repository.tryLockSubject(specTaskID, on: connection) else { return nil }
             guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
                 let instance = stored.state.zedInstance, let lastHeartbeat = instance.lastHeartbeatAt
-            else { return false }
+            else { return nil }
 
             let silence = now.timeIntervalSince(lastHeartbeat)
             let heard = "no heartbeat for \(Int(silence)) s"
@@ -133,7 +138,7 @@ public struct HeartbeatSweeper: Service {
                     )
                 )
             default:
-                return false
+                return nil
             }
             // The id names the instance, the step and the heartbeat it timed out after: unique per timeout, and
             // the same if this very timeout were decided again.
@@ -152,15 +157,16 @@ public struct HeartbeatSweeper: Service {
                     input,
                     context: decisionContext
                 )
-            else { return false }
+            else { return nil }
 
             var batch = OutputBatch(topics: topics, time: now)
             batch.beginInput(position: inputID)
             var current: StoredSpecTask? = stored
             current!.state = state
-            _ = batch.add(emissions, task: specTaskID, stored: &current, correlationID: inputID)
+            let coordination = batch.add(emissions, task: specTaskID, stored: &current, correlationID: inputID)
             try await repository.save(current!, previous: stored, on: connection)
             batch.progress(current!)
+            try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
             logger.info(
                 "heartbeat timeout",
@@ -169,7 +175,7 @@ public struct HeartbeatSweeper: Service {
                     "silence.seconds": "\(Int(silence))",
                 ]
             )
-            return true
+            return batch.shards
         }
     }
 }
