@@ -276,6 +276,19 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// The high watermarks carried by the latest fetch responses (no request is made); a partition not fetched yet
+    /// is absent. Unlike a ListOffsets query, these are right on every broker seen so far (see ``lag()``).
+    public func fetchedHighWatermarks(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: Int64] {
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let code = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { result[partition] = high }
+        }
+        return result
+    }
+
     /// Asks the brokers for the high watermark (end offset) of these partitions.
     ///
     /// Some brokers (Tansu) answer with the base offset of the last batch, which is at or before the real end:

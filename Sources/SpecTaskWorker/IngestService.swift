@@ -103,6 +103,7 @@ public struct IngestService: Service {
                 let revoked = Set(partitions)
                 for partition in partitions {
                     state.generations[partition] = nil
+                    state.appliedUpTo[partition] = nil
                     state.ownedSince[partition] = nil
                 }
                 state.unclaimed.subtract(revoked)
@@ -132,7 +133,7 @@ public struct IngestService: Service {
     }
 
     private func resumeAll(_ state: inout State) {
-        let owned = state.paused.intersection(state.generations.keys)
+        let owned = state.paused.intersection(state.generations.keys).subtracting(state.stopped)
         guard !owned.isEmpty else { return }
         try? consumer.resume(Array(owned))
         state.paused.subtract(owned)
@@ -146,15 +147,16 @@ public struct IngestService: Service {
         let applier = self.applier
         let workerID = self.workerID
         do {
-            let generations = try await awaitServing(
+            let claims = try await awaitServing(
                 "claiming partitions",
                 timeout: settings.databaseTimeout,
-                { try await applier.claim(partitions, owner: workerID) },
+                { try await applier.claims(partitions, owner: workerID) },
                 whileWaiting: { try await serveGroup(&state) }
             )
             // A partition revoked while the claim ran is not this worker's any more.
-            for (partition, generation) in generations where state.unclaimed.contains(partition) {
-                state.generations[partition] = generation
+            for (partition, claim) in claims where state.unclaimed.contains(partition) {
+                state.generations[partition] = claim.generation
+                state.appliedUpTo[partition] = claim.nextOffset
                 state.ownedSince[partition] = .now
                 state.unclaimed.remove(partition)
             }
@@ -170,6 +172,7 @@ public struct IngestService: Service {
         state.pending.removeAll {
             state.generations[$0.topicPartition] == nil && !state.unclaimed.contains($0.topicPartition)
         }
+        stopRecreatedPartitions(&state)
         // Messages of a partition still being claimed wait for its generation.
         let generations = state.generations
         let batch = Array(
@@ -189,6 +192,7 @@ public struct IngestService: Service {
             )
             doorbell.ring(report.outboxShards)
             metrics.recordBatch(report)
+            state.appliedUpTo.merge(report.nextOffsets) { max($0, $1) }
             let applied = Set(batch.map { MessagePosition($0) })
             state.pending.removeAll { applied.contains(MessagePosition($0)) }
             logger.debug(
@@ -220,6 +224,30 @@ public struct IngestService: Service {
             state.pending.removeAll { $0.topicPartition == partition }
         } catch {
             failed("applying a batch failed; retrying the same batch", error, &state, batchSize: batch.count)
+        }
+    }
+
+    /// A partition whose log ends before the offset PostgreSQL says was applied was re-created (or truncated): its
+    /// new messages would be skipped as applied, silently. Such a partition is stopped, loudly, until an operator
+    /// re-syncs it (`spectask offsets reset`, then a restart of the workers).
+    private func stopRecreatedPartitions(_ state: inout State) {
+        let candidates = Set(state.pending.map(\.topicPartition)).subtracting(state.stopped)
+        guard !candidates.isEmpty else { return }
+        for (partition, end) in consumer.fetchedHighWatermarks(Array(candidates)) {
+            guard let applied = state.appliedUpTo[partition], end < applied else { continue }
+            state.stopped.insert(partition)
+            state.generations[partition] = nil
+            state.pending.removeAll { $0.topicPartition == partition }
+            try? consumer.pause([partition])
+            state.paused.insert(partition)
+            health.recordStopped(partition, reason: "log ends at \(end), before offset \(applied) applied earlier")
+            logger.error(
+                """
+                stopped \(partition): its log ends at offset \(end) but PostgreSQL says offsets up to \(applied - 1) were \
+                applied; the topic was re-created or truncated, and its new messages would be skipped as applied. \
+                Re-sync with `spectask offsets reset --group \(settings.groupID) --yes`, then restart the workers.
+                """
+            )
         }
     }
 
@@ -265,6 +293,10 @@ public struct IngestService: Service {
     struct State {
         /// Claimed partitions and their generations: only these are applied.
         var generations: [KafkaTopicPartition: Int64] = [:]
+        /// Per claimed partition, the next offset to apply as PostgreSQL knows it.
+        var appliedUpTo: [KafkaTopicPartition: Int64] = [:]
+        /// Partitions stopped because their log ends before what was applied (re-created topics).
+        var stopped: Set<KafkaTopicPartition> = []
         /// Assigned by the group, not yet claimed in PostgreSQL.
         var unclaimed: Set<KafkaTopicPartition> = []
         var paused: Set<KafkaTopicPartition> = []

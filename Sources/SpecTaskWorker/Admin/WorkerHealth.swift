@@ -1,3 +1,4 @@
+import Kafka
 import Synchronization
 
 /// What the ingest loop reports about itself, for `GET /health` (liveness) and `GET /ready` (readiness).
@@ -10,6 +11,7 @@ public final class WorkerHealth: Sendable {
         var lastTurn = ContinuousClock.now
         var partitions = 0
         var databaseFailure: String?
+        var stopped: [String: String] = [:]
     }
 
     private let values = Mutex(Values())
@@ -27,6 +29,9 @@ public final class WorkerHealth: Sendable {
     func loopTurned() { values.withLock { $0.lastTurn = .now } }
     func recordOwnership(_ partitions: Int) { values.withLock { $0.partitions = partitions } }
     func recordDatabase(failure: String?) { values.withLock { $0.databaseFailure = failure } }
+    func recordStopped(_ partition: KafkaTopicPartition, reason: String) {
+        values.withLock { $0.stopped["\(partition)"] = reason }
+    }
 
     /// Why the worker is not alive, or `nil` when it is.
     public func livenessProblem(now: ContinuousClock.Instant = .now) -> String? {
@@ -39,6 +44,11 @@ public final class WorkerHealth: Sendable {
     public func readinessProblem(now: ContinuousClock.Instant = .now) -> String? {
         let v = values.withLock { $0 }
         if let failure = v.databaseFailure { return "applying input fails (retrying): \(failure)" }
+        if !v.stopped.isEmpty {
+            let partitions = v.stopped.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            return "stopped partitions, re-created topics? \(partitions.joined(separator: ", ")); "
+                + "re-sync with spectask offsets reset, then restart the workers"
+        }
         if v.partitions == 0, now - v.started > assignmentGrace {
             return "owns no input partitions (other workers own them all, or the group can not assign them)"
         }

@@ -105,17 +105,25 @@ public struct BatchApplier: Sendable {
 
     /// Takes ownership of newly assigned partitions; returns each one's generation for `apply`.
     public func claim(_ partitions: [KafkaTopicPartition], owner: String) async throws -> [KafkaTopicPartition: Int64] {
-        var generations: [KafkaTopicPartition: Int64] = [:]
+        try await claims(partitions, owner: owner).mapValues(\.generation)
+    }
+
+    /// Takes ownership of newly assigned partitions; returns each one's generation and the next offset to apply
+    /// as stored in PostgreSQL.
+    public func claims(
+        _ partitions: [KafkaTopicPartition],
+        owner: String
+    ) async throws -> [KafkaTopicPartition: ConsumerOffsetStore.Claim] {
+        var claims: [KafkaTopicPartition: ConsumerOffsetStore.Claim] = [:]
         for partition in partitions.sorted() {
-            let claim = try await offsets.claim(
+            claims[partition] = try await offsets.claim(
                 topic: partition.topic,
                 partition: partition.partition,
                 owner: owner,
                 client: client
             )
-            generations[partition] = claim.generation
         }
-        return generations
+        return claims
     }
 
     /// Applies `messages` (from partitions this worker claimed with `generations`) in one transaction.
