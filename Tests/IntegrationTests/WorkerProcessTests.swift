@@ -47,7 +47,9 @@ struct WorkerProcessTests {
             process = Process()
             process.executableURL = try WorkerProcessTests.binary
             process.arguments = arguments
+            // A test that forgets to stop its children, or a test process that is killed, leaves no orphans.
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                .merging(["SPECTASK_EXIT_WITH_PARENT": "1"]) { current, _ in current }
             process.standardOutput = handle
             process.standardError = handle
             try process.run()

@@ -150,8 +150,14 @@ public struct BatchApplier: Sendable {
         generations: [KafkaTopicPartition: Int64]
     ) async throws -> Report {
         let now = clock()
+        // Decoding is pure and the most expensive step per message: done before the transaction, so the database
+        // connection and the locks are held only for the database's part of the work.
+        let decodingStarted = ContinuousClock.now
+        let decoded = messages.map { message in Input(message: message, decoded: decode(message, now: now)) }
+        let decoding = ContinuousClock.now - decodingStarted
         return try await client.withTransaction(logger: logger) { connection in
             var report = Report()
+            report.stageDurations[.decode] = decoding
             var stages = StageClock()
             var batch = OutputBatch(topics: topics, time: now)
 
@@ -171,18 +177,16 @@ public struct BatchApplier: Sendable {
             let stored = try await offsets.lock(owned, on: connection)
             var nextOffset: [KafkaTopicPartition: Int64] = [:]
             for partition in partitions { nextOffset[partition] = stored[partition.topic]![partition.partition]! }
-            let fresh = messages.filter { $0.offset >= nextOffset[$0.topicPartition]! }
             for message in messages where message.offset < nextOffset[message.topicPartition]! {
                 report.count(message.topic, \.duplicates)
             }
             stages.lap(.offsets, into: &report)
 
-            // 2. Decode, then claim the command ids in the inbox. Inserting first (in id order) makes a concurrent
-            //    transaction holding the same id wait for this one and then skip it, so an id sent twice, even on
-            //    two partitions at once, is applied once.
-            var inputs = fresh.map { message in Input(message: message, decoded: decode(message, now: now)) }
+            // 2. Claim the command ids in the inbox. Inserting first (in id order) makes a concurrent transaction
+            //    holding the same id wait for this one and then skip it, so an id sent twice, even on two
+            //    partitions at once, is applied once.
+            var inputs = decoded.filter { $0.message.offset >= nextOffset[$0.message.topicPartition]! }
             report.coalescedHeartbeats = Self.coalesceHeartbeats(&inputs)
-            stages.lap(.decode, into: &report)
             var firstOccurrence: [String: InboxStore.Entry] = [:]
             for input in inputs {
                 guard let id = input.eventID, firstOccurrence[id] == nil else { continue }
