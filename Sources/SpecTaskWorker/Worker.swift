@@ -82,8 +82,17 @@ public struct Worker {
             runnerTokens: RunnerTokens(secret: settings.runnerSecret),
             scope: sweepScope,
             metrics: metrics,
+            doorbell: doorbell,
             logger: logger
         )
+        // Keeps inbox, coordination_log and dead_letters bounded (one worker per table at a time).
+        let retention = RetentionService(client: postgres, settings: settings, logger: logger)
+        if settings.inboxRetention < WorkerSettings.inputTopicRetention {
+            logger.warning(
+                "SPECTASK_INBOX_RETENTION is shorter than the input topics keep messages: an input delivered again after \(ServiceEnvironment.describe(settings.inboxRetention)) would be applied again",
+                metadata: ["topic.retention": "\(ServiceEnvironment.describe(WorkerSettings.inputTopicRetention))"]
+            )
+        }
         let admin = AdminServer.makeApplication(
             host: settings.adminHost,
             port: settings.adminPort,
@@ -101,6 +110,7 @@ public struct Worker {
                     .init(service: producer),
                     .init(service: relay),
                     .init(service: sweeper),
+                    .init(service: retention),
                     .init(service: consumer),
                     .init(service: ingest, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: admin),

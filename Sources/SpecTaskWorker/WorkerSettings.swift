@@ -23,6 +23,15 @@ public struct WorkerSettings: Sendable, Hashable {
     public var sweepInterval: Duration
     /// A database call of the ingest loop (a claim, a batch) that takes longer is abandoned and retried.
     public var databaseTimeout: Duration
+    /// How long the ids of applied inputs stay in the inbox. Longer than the input topics keep messages, so a
+    /// message delivered again (or resent by its producer) while Kafka still has it is recognised.
+    public var inboxRetention: Duration
+    /// How long coordination messages between threads stay in the coordination log.
+    public var coordinationRetention: Duration
+    /// How long outbox messages the broker refused stay in `dead_letters`.
+    public var deadLetterRetention: Duration
+    /// How often each worker prunes what is past its retention (one worker at a time per table).
+    public var pruneInterval: Duration
 
     public init(
         groupID: String = "spectask-worker",
@@ -34,7 +43,11 @@ public struct WorkerSettings: Sendable, Hashable {
         heartbeatTimeout: Duration = .seconds(15),
         heartbeatFailAfter: Duration = .seconds(60),
         sweepInterval: Duration = .seconds(1),
-        databaseTimeout: Duration = .seconds(30)
+        databaseTimeout: Duration = .seconds(10),
+        inboxRetention: Duration = WorkerSettings.defaultInboxRetention,
+        coordinationRetention: Duration = .seconds(30 * 86_400),
+        deadLetterRetention: Duration = .seconds(30 * 86_400),
+        pruneInterval: Duration = .seconds(60)
     ) {
         self.groupID = groupID
         self.topicPrefix = topicPrefix
@@ -47,7 +60,18 @@ public struct WorkerSettings: Sendable, Hashable {
         self.heartbeatFailAfter = heartbeatFailAfter
         self.sweepInterval = sweepInterval
         self.databaseTimeout = databaseTimeout
+        self.inboxRetention = inboxRetention
+        self.coordinationRetention = coordinationRetention
+        self.deadLetterRetention = deadLetterRetention
+        self.pruneInterval = pruneInterval
     }
+
+    /// How long the input topics keep messages (`retention.ms` of `topics/spectask.commands.topic.json` and
+    /// `topics/zed.events.topic.json`: 7 days; a test keeps the two in step).
+    public static let inputTopicRetention: Duration = .seconds(7 * 86_400)
+
+    /// The input topics' retention and a day more, so an id outlives every copy of its message in Kafka.
+    public static let defaultInboxRetention: Duration = inputTopicRetention + .seconds(86_400)
 
     /// Used when `SPECTASK_RUNNER_SECRET` is not set; fine on a laptop, never in production (the worker warns).
     public static let developmentRunnerSecret = "spectask-development-secret"

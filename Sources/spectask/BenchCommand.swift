@@ -18,10 +18,23 @@ struct BenchCommand: AsyncParsableCommand {
             commands/s and the command→outcome latency (p50, p90, p99, max), with the settings used. --baseline also \
             times the same number of messages through a minimal one-transaction-per-message loop on the same \
             PostgreSQL, for comparison. Needs running workers (scripts/up).
+
+            Zed-event mode (--zed-events N): measures Zed events instead of commands. Setup: --tasks spec tasks \
+            (default 200) are driven closed loop through create … start_implementation (one-task plans); the bench \
+            reads each instance's runner token from zed.commands and answers instance_ready and thread_created, as a \
+            runner would, so every task has a ready instance and an active thread. Load: N events on zed.events, half \
+            heartbeats (cpu, memory, the thread's progress) and half thread_activity (progress, token usage), \
+            round-robin over the instances, each with its instance's token, in batches of 2000 per send, as fast as \
+            possible or at --rate events/s. Measure: Zed events have no outcome on spectask.status, so the bench \
+            polls the workers' --metrics every 200 ms (spectask_inputs_total of zed.events, every outcome, plus \
+            spectask_heartbeats_coalesced_total) until they grew by N: rate = N / (first send → that poll). The \
+            report gives events/s, how many heartbeats were coalesced and the rejections by code (any rejection exits \
+            1), with the workers' stage breakdown. Every worker must be listed in --metrics. The tasks are cancelled \
+            at the end, which stops their instances.
             """
     )
 
-    @Option(help: ArgumentHelp("How many spec tasks.", valueName: "n"))
+    @Option(help: ArgumentHelp("How many spec tasks (with --zed-events: how many Zed instances).", valueName: "n"))
     var tasks: Int = 200
 
     @Option(
@@ -32,8 +45,22 @@ struct BenchCommand: AsyncParsableCommand {
     )
     var concurrency: Int = 100
 
-    @Option(help: ArgumentHelp("Offer this many commands/s whatever the outcomes (open loop).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Offer this many commands/s whatever the outcomes (open loop); with --zed-events, send that many events/s.",
+            valueName: "n"
+        )
+    )
     var rate: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Zed-event mode: send this many Zed events (heartbeats and thread activities, mixed) for --tasks "
+                + "instances and measure the events/s the workers handle.",
+            valueName: "n"
+        )
+    )
+    var zedEvents: Int?
 
     @Flag(help: "Also time a one-transaction-per-message loop on the same PostgreSQL, for comparison.")
     var baseline = false
@@ -43,7 +70,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The workers' metrics endpoints, comma-separated, read before and after for the stage breakdown.",
+            "The workers' metrics endpoints, comma-separated, read before and after for the stage breakdown "
+                + "(with --zed-events also polled to count the events handled).",
             discussion: "Default: the two workers scripts/up starts. Workers that do not answer are left out.",
             valueName: "urls"
         )
@@ -64,7 +92,29 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("--metrics: '\(url)' is not an http(s) URL")
             }
         }
-        if let rate {
+        if let zedEvents {
+            guard (1...10_000_000).contains(zedEvents) else {
+                throw ValidationError("--zed-events must be 1…10000000 events, got \(zedEvents)")
+            }
+            guard !baseline else {
+                throw ValidationError("--baseline times commands; it can not be combined with --zed-events")
+            }
+            guard !metrics.split(separator: ",").isEmpty else {
+                throw ValidationError("--zed-events measures through the workers' metrics; give them with --metrics")
+            }
+            if let rate {
+                guard (1...1_000_000).contains(rate) else {
+                    throw ValidationError("--rate must be 1…1000000 events/s, got \(rate)")
+                }
+                let sendSeconds = zedEvents / rate
+                guard sendSeconds < timeout else {
+                    throw ValidationError(
+                        "--rate \(rate) takes \(sendSeconds) s to send \(zedEvents) Zed events, longer than --timeout "
+                            + "\(timeout); raise --rate or --timeout, or lower --zed-events"
+                    )
+                }
+            }
+        } else if let rate {
             guard (1...1_000_000).contains(rate) else {
                 throw ValidationError("--rate must be 1…1000000 commands/s, got \(rate)")
             }
@@ -85,6 +135,21 @@ struct BenchCommand: AsyncParsableCommand {
         let kafka = try connection.kafka()
         let id = UUID().uuidString.prefix(8).lowercased()
         let run = "bench-\(id)"
+        let metricsURLs = metrics.split(separator: ",").compactMap { URL(string: String($0)) }
+
+        if let zedEvents {
+            return try await BenchZedEvents(
+                events: zedEvents,
+                tasks: tasks,
+                concurrency: concurrency,
+                rate: rate,
+                timeout: .seconds(timeout),
+                metricsURLs: metricsURLs,
+                topics: topics,
+                kafka: kafka,
+                logger: logger
+            ).run()
+        }
 
         // Before the main run: the database is quiet then, not still busy with the workers' outbox and offsets.
         var baselineResult: BenchBaseline.Result?
@@ -101,7 +166,6 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
 
-        let metricsURLs = metrics.split(separator: ",").compactMap { URL(string: String($0)) }
         let stagesBefore = await BenchStages.scrape(metricsURLs)
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
         let producer = try KafkaProducer(
@@ -152,20 +216,19 @@ struct BenchCommand: AsyncParsableCommand {
         let unreachable = Set(stagesBefore.unreachable + stagesAfter.unreachable)
         if unreachable.count < metricsURLs.count {
             print("\nwhere the time went (the workers' stage histograms during this run, all workers together):")
-            print(
-                stagesAfter.stages.since(stagesBefore.stages).table(
-                    order: [
-                        "poll_wait", "decode", "offsets", "inbox", "locks", "load", "decide", "save", "outbox",
-                        "transaction", "kafka_commit", "relay_wait", "relay_publish",
-                    ]
-                )
-            )
+            print(stagesAfter.stages.since(stagesBefore.stages).table(order: Self.stageOrder))
         }
         if !unreachable.isEmpty {
             print("(no metrics from \(unreachable.map(\.absoluteString).sorted().joined(separator: ", ")))")
         }
         if result.rejected > 0 { throw ExitCode(1) }
     }
+
+    /// The workers' stages in the order a batch goes through them, for the breakdown tables.
+    static let stageOrder = [
+        "poll_wait", "decode", "offsets", "inbox", "locks", "load", "decide", "save", "outbox", "transaction",
+        "kafka_commit", "relay_wait", "relay_publish",
+    ]
 
     /// Each task's next command sent when the previous one's outcome arrived, at most `concurrency` tasks at once.
     private func closedLoop(

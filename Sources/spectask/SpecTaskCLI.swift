@@ -13,9 +13,16 @@ struct SpecTaskCLI: AsyncParsableCommand {
         subcommands: [
             WorkerCommand.self, ZedRunnerCommand.self, DemoCommand.self, SendCommand.self, ShowCommand.self,
             WatchCommand.self, BenchCommand.self,
+            ChaosCommand.self,
             MigrateCommand.self,
+            OffsetsCommand.self,
             TopicsCommand.self,
             VersionCommand.self,
         ]
     )
+
+    static func main() async {
+        ParentWatch.startIfRequested()
+        await main(nil)
+    }
 }

@@ -29,8 +29,18 @@ struct DatabaseOutageTests {
             environment: ["POSTGRES_URL": database.url],
             adminPorts: ports
         )
-        defer { Task { await system.stop() } }
+        // Workers stop before their database goes away (a worker shutting down must not wait on a dead database).
+        do {
+            try await exercise(seconds: seconds, system: system, database: database, ports: ports)
+        } catch {
+            await system.stop()
+            throw error
+        }
+        await system.stop()
+    }
 
+    /// The outage itself, on a started system.
+    func exercise(seconds: Int, system: SystemUnderTest, database: PrivateDatabase, ports: [Int]) async throws {
         // 100 spec tasks created while all is well, then PostgreSQL crashes and 400 more arrive during the outage.
         let run = TestEnvironment.unique("outage")
         let commands = (0..<500).map { index in

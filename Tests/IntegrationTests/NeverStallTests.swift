@@ -15,8 +15,9 @@ struct NeverStallTests {
     static func largeMessageProducer() throws -> KafkaProducer {
         var kafka = TestEnvironment.kafka
         kafka.additionalProperties["message.max.bytes"] = "10000000"
+        // Hundreds of megabytes in one burst take a while on a busy 2-core machine: more than the default 30 s.
         return try KafkaProducer(
-            configuration: KafkaProducerConfiguration(common: kafka),
+            configuration: KafkaProducerConfiguration(common: kafka, messageTimeout: .seconds(180)),
             logger: TestEnvironment.logger
         )
     }

@@ -72,8 +72,9 @@ final class SystemUnderTest: Sendable {
         )
         let producerTask = Task { try await producer.run() }
         let topics = WorkerTopics(prefix: prefix)
-        let listeners = try [topics.status, topics.zedCommands, topics.rejected, topics.progress].map {
-            try TopicListener(topic: $0)
+        var listeners: [TopicListener] = []
+        for topic in [topics.status, topics.zedCommands, topics.rejected, topics.progress] {
+            listeners.append(try await TopicListener.start(topic: topic))
         }
         let system = SystemUnderTest(
             prefix: prefix,
@@ -201,14 +202,30 @@ final class TopicListener: Sendable {
     private let store = Store()
     private let task: Task<Void, Never>
 
-    init(topic: String) throws {
-        let consumer = try KafkaConsumer(
-            configuration: TestEnvironment.consumerConfiguration(
-                group: TestEnvironment.unique("listener"),
-                topics: [topic]
-            ),
-            logger: TestEnvironment.logger
+    /// Reads every partition of `topic` from its beginning, by explicit assignment: no consumer group, so no session
+    /// that can time out on a busy machine and no rebalance that would deliver everything a second time.
+    static func start(topic: String) async throws -> TopicListener {
+        let admin = try KafkaAdmin(configuration: TestEnvironment.kafka, logger: TestEnvironment.logger)
+        let partitions = try #require(
+            try await admin.describeTopic(topic, timeout: .seconds(30))?.partitions,
+            "topic \(topic) does not exist"
         )
+        var configuration = TestEnvironment.consumerConfiguration(
+            group: TestEnvironment.unique("listener"),
+            topics: [topic]
+        )
+        // Dozens of listeners run at once in a test run: 50 ms keeps their empty fetches from loading the broker.
+        configuration.fetchWaitMax = .milliseconds(50)
+        let consumer = try KafkaConsumer.assigned(configuration: configuration, logger: TestEnvironment.logger)
+        try consumer.assign(
+            (0..<partitions).map {
+                KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: KafkaTopicPartitionOffset.beginning)
+            }
+        )
+        return TopicListener(consumer: consumer)
+    }
+
+    private init(consumer: KafkaConsumer) {
         let store = self.store
         self.consumer = consumer
         task = Task {

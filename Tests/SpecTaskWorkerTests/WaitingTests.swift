@@ -87,7 +87,8 @@ struct WaitingTests {
                 whileWaiting: {}
             )
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // It returned although the operation never will (generous: a loaded machine delays timers).
+        #expect(ContinuousClock.now - started < .seconds(60))
         never.continuation.finish()
     }
 

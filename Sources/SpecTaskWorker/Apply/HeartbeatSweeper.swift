@@ -56,7 +56,13 @@ public struct HeartbeatSweeper: Service {
         var backoff = Backoff()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let fired = try await sweepOnce()
+                // Bounded: a database that hangs must not hold up shutdown.
+                let fired = try await awaitServing(
+                    "a heartbeat sweep",
+                    timeout: settings.databaseTimeout,
+                    { try await sweepOnce() },
+                    whileWaiting: {}
+                )
                 metrics.recordHeartbeatTimeouts(fired)
                 backoff.reset()
                 try await Task.sleep(for: settings.sweepInterval)

@@ -133,10 +133,7 @@ extension ServiceEnvironment {
     ) throws -> WorkerSettings {
         var settings = WorkerSettings()
         if let group = groupID ?? env["SPECTASK_GROUP_ID"] {
-            guard !group.isEmpty, group.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-                throw ConfigurationError("the group id '\(group)' must be non-empty ASCII without spaces")
-            }
-            settings.groupID = group
+            settings.groupID = try self.groupID(group)
         }
         settings.topicPrefix = try self.topicPrefix(topicPrefix ?? env["SPECTASK_TOPIC_PREFIX"] ?? "")
         if let secret = env["SPECTASK_RUNNER_SECRET"] {
@@ -179,6 +176,7 @@ extension ServiceEnvironment {
         if let value = env["SPECTASK_DATABASE_TIMEOUT"] {
             settings.databaseTimeout = try duration(value, of: "SPECTASK_DATABASE_TIMEOUT")
         }
+        try readRetention(env, into: &settings)
         guard settings.heartbeatFailAfter > settings.heartbeatTimeout else {
             throw ConfigurationError(
                 "SPECTASK_HEARTBEAT_FAIL_AFTER (\(settings.heartbeatFailAfter)) must be longer than "
@@ -188,23 +186,86 @@ extension ServiceEnvironment {
         return settings
     }
 
-    /// `250ms`, `15s`, `2m`, or a number of seconds; more than 0 and at most a day.
-    public static func duration(_ value: String, of name: String) throws -> Duration {
+    /// `250ms`, `15s`, `2m`, `12h`, `8d`, or a number of seconds; at least 1ms and at most `maximum` (a day unless
+    /// the setting allows more, like the retention periods).
+    public static func duration(
+        _ value: String,
+        of name: String,
+        maximum: Duration = .seconds(86_400)
+    ) throws -> Duration {
         let text = value.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        let units: [(suffix: String, milliseconds: Double)] = [
+            ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+        ]
         let unit = units.first { text.hasSuffix($0.suffix) } ?? ("", 1000)
+        let maximumMilliseconds = maximum.seconds * 1000
         guard let number = Double(text.dropLast(unit.suffix.count)), number.isFinite,
-            case let milliseconds = number * unit.milliseconds, milliseconds >= 1, milliseconds <= 86_400_000
+            case let milliseconds = number * unit.milliseconds, milliseconds >= 1, milliseconds <= maximumMilliseconds
         else {
+            let examples = maximum > .seconds(86_400) ? "30m, 12h or 8d" : "500ms, 15s or 2m"
             throw ConfigurationError(
-                "\(name) is '\(value)'; expected a duration from 1ms to 24h such as 500ms, 15s or 2m"
+                "\(name) is '\(value)'; expected a duration from 1ms to \(describe(maximum)) such as \(examples)"
             )
         }
         return .milliseconds(Int64(milliseconds.rounded()))
     }
+
+    /// A duration in the largest unit of ``duration(_:of:maximum:)`` that divides it, in days only beyond one:
+    /// `24h`, `8d`, `90s`, `1500ms`.
+    public static func describe(_ duration: Duration) -> String {
+        let milliseconds = Int64((duration.seconds * 1000).rounded())
+        guard milliseconds != 86_400_000 else { return "24h" }
+        let units: [(suffix: String, milliseconds: Int64)] = [
+            ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000),
+        ]
+        for unit in units where milliseconds != 0 && milliseconds % unit.milliseconds == 0 {
+            return "\(milliseconds / unit.milliseconds)\(unit.suffix)"
+        }
+        return "\(milliseconds)ms"
+    }
+}
+
+// MARK: - Retention
+
+extension ServiceEnvironment {
+    /// The longest retention period a setting accepts.
+    public static let maximumRetention: Duration = .seconds(400 * 86_400)
+
+    /// `SPECTASK_INBOX_RETENTION`, `SPECTASK_COORDINATION_RETENTION`, `SPECTASK_DEAD_LETTER_RETENTION` (up to
+    /// 400 days each) and `SPECTASK_PRUNE_INTERVAL` (up to a day).
+    static func readRetention(_ env: [String: String], into settings: inout WorkerSettings) throws {
+        if let value = env["SPECTASK_INBOX_RETENTION"] {
+            settings.inboxRetention = try duration(value, of: "SPECTASK_INBOX_RETENTION", maximum: maximumRetention)
+        }
+        if let value = env["SPECTASK_COORDINATION_RETENTION"] {
+            settings.coordinationRetention = try duration(
+                value,
+                of: "SPECTASK_COORDINATION_RETENTION",
+                maximum: maximumRetention
+            )
+        }
+        if let value = env["SPECTASK_DEAD_LETTER_RETENTION"] {
+            settings.deadLetterRetention = try duration(
+                value,
+                of: "SPECTASK_DEAD_LETTER_RETENTION",
+                maximum: maximumRetention
+            )
+        }
+        if let value = env["SPECTASK_PRUNE_INTERVAL"] {
+            settings.pruneInterval = try duration(value, of: "SPECTASK_PRUNE_INTERVAL")
+        }
+    }
 }
 
 extension ServiceEnvironment {
+    /// A consumer group id: non-empty ASCII without spaces.
+    public static func groupID(_ group: String) throws -> String {
+        guard !group.isEmpty, group.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw ConfigurationError("the group id '\(group)' must be non-empty ASCII without spaces")
+        }
+        return group
+    }
+
     /// A topic prefix must keep every topic name legal: ASCII letters, digits, '.', '_' and '-'.
     public static func topicPrefix(_ prefix: String) throws -> String {
         guard !prefix.isEmpty else { return "" }

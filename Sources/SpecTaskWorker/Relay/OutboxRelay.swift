@@ -23,6 +23,8 @@ public struct OutboxRelay: Service {
     let doorbell: RelayDoorbell
     let batchSize: Int
     let sweepInterval: Duration
+    /// A pass that takes longer is abandoned (the database or the broker hangs), so shutdown is never held up.
+    let callTimeout: Duration
     let metrics: WorkerMetrics
     let logger: Logger
 
@@ -32,6 +34,7 @@ public struct OutboxRelay: Service {
         doorbell: RelayDoorbell = RelayDoorbell(),
         batchSize: Int = 1_000,
         sweepInterval: Duration = .milliseconds(250),
+        callTimeout: Duration = .seconds(30),
         metrics: WorkerMetrics = WorkerMetrics(),
         logger: Logger
     ) {
@@ -41,6 +44,7 @@ public struct OutboxRelay: Service {
         self.doorbell = doorbell
         self.batchSize = batchSize
         self.sweepInterval = sweepInterval
+        self.callTimeout = callTimeout
         self.metrics = metrics
         self.logger = logger
     }
@@ -56,10 +60,25 @@ public struct OutboxRelay: Service {
             if let since = rung.since { metrics.record(.relayWait, .now - since) }
             do {
                 if ContinuousClock.now >= nextSweep {
-                    due.formUnion(try await outbox.waitingShards(client: client))
+                    let outbox = self.outbox
+                    let client = self.client
+                    due.formUnion(
+                        try await awaitServing(
+                            "looking for outbox rows",
+                            timeout: callTimeout,
+                            { try await outbox.waitingShards(client: client) },
+                            whileWaiting: {}
+                        )
+                    )
                     nextSweep = .now + sweepInterval
                 }
-                due = try await publish(due)
+                let shards = due
+                due = try await awaitServing(
+                    "publishing the outbox",
+                    timeout: callTimeout,
+                    { try await publish(shards) },
+                    whileWaiting: {}
+                )
                 backoff.reset()
                 // Shards held by another relay are tried again shortly, not spun on.
                 if !due.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
@@ -75,7 +94,13 @@ public struct OutboxRelay: Service {
             }
         }
         // One last pass so what the ingest committed before shutdown is not left waiting for the next start.
-        _ = try? await publish(due.union(await doorbell.wait(upTo: .zero).shards))
+        let last = due.union(await doorbell.wait(upTo: .zero).shards)
+        _ = try? await awaitServing(
+            "a last outbox pass",
+            timeout: .seconds(5),
+            { try await publish(last) },
+            whileWaiting: {}
+        )
         logger.debug("outbox relay stopped")
     }
 
