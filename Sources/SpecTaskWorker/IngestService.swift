@@ -277,12 +277,15 @@ public struct IngestService: Service {
         logger.error("\(message)", metadata: metadata)
     }
 
-    /// The owned `zed.events` partitions with nothing left to read.
+    /// The owned `zed.events` partitions with nothing left to read or apply.
     private func caughtUpZedPartitions(_ state: State, lag: [KafkaTopicPartition: Int64]) -> Set<Int32> {
         let now = ContinuousClock.now
+        // Read but not applied yet (a backlog after an outage, more than one batch): the consumer's position is past
+        // these heartbeats, so the lag says 0, but the sweeper must not judge an instance by heartbeats still here.
+        let unapplied = Set(state.pending.map(\.topicPartition))
         return Set(
             state.generations.keys.filter { partition in
-                guard partition.topic == settings.topics.zedEvents else { return false }
+                guard partition.topic == settings.topics.zedEvents, !unapplied.contains(partition) else { return false }
                 if let behind = lag[partition] { return behind == 0 }
                 return state.ownedSince[partition].map { now - $0 > Self.quietPartitionDelay } ?? false
             }

@@ -70,11 +70,15 @@ struct ChaosCampaign: Sendable {
         print(
             "load: \(rate) commands/s to model tasks"
                 + (zedRate > 0 ? String(format: ", a Zed task every %.1f s", 1 / zedRate) : "")
-                + ", for \(Int(duration.seconds)) s at least; \(plan.count) faults: "
+                + ", for \(Int(duration.seconds)) s at least; \(plan.count) faults in a random order"
                 + (plan.isEmpty
-                    ? "none"
-                    : plan.map { $0.label(outage: outageSeconds, zombie: zombieSeconds) }
-                        .joined(separator: ", "))
+                    ? ""
+                    : ": "
+                        + ChaosFaultKind.allCases.compactMap { kind in
+                            let count = plan.count { $0 == kind }
+                            guard count > 0 else { return nil }
+                            return "\(count) × \(kind.label(outage: outageSeconds, zombie: zombieSeconds))"
+                        }.joined(separator: ", "))
         )
 
         let zedFinishedFlag = ChaosFlag()
