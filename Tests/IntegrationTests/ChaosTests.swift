@@ -17,8 +17,8 @@ struct ChaosTests {
             "--repo", WorkerProcessTests.repositoryPath("."),
         ]
         let child = try WorkerProcessTests.Child(arguments)
-        // Bounded: a campaign that hangs fails here instead of holding up the suite. It takes about 3.5 minutes,
-        // most of it the faults' recoveries (each PostgreSQL crash costs about 40 s: see README, Reliability).
+        // Bounded: a campaign that hangs fails here instead of holding up the suite. It takes 3 to 4 minutes, most
+        // of it the faults' recoveries (a PostgreSQL crash can cost 40–60 s: see README, Reliability).
         let status = try await child.waitForExit(timeout: .seconds(480))
         let output = child.output
         let report = String(output.suffix(6000))
