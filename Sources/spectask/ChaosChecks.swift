@@ -321,20 +321,20 @@ struct ChaosChecks {
         }
     }
 
-    /// The input partitions' ends, read from the topics themselves (Tansu answers a ListOffsets query with the
-    /// last batch's base offset, so the end is the last offset read + 1, confirmed by the fetched watermarks).
-    static func inputEnds(
+    /// A topic's partition ends, read from the topic itself: the last offset read + 1, once nothing new came for
+    /// 3 s (at most a minute).
+    static func readEnds(
         kafka: KafkaConfiguration,
-        topics: [String],
+        topic: String,
         partitions: Int32,
         logger: Logger
     ) async throws -> [KafkaTopicPartition: Int64] {
-        let all = topics.flatMap { topic in (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) } }
+        let all = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
         let consumer = try KafkaConsumer.assigned(
             configuration: KafkaConsumerConfiguration(
                 common: kafka,
                 groupID: "spectask-chaos-ends-\(UUID().uuidString)",
-                topics: topics,
+                topics: [topic],
                 offsetReset: .earliest
             ),
             logger: logger
@@ -344,20 +344,12 @@ struct ChaosChecks {
         var ends: [KafkaTopicPartition: Int64] = [:]
         let deadline = ContinuousClock.now + .seconds(60)
         var quietSince = ContinuousClock.now
-        while ContinuousClock.now < deadline {
-            var got = false
+        while ContinuousClock.now < deadline, ContinuousClock.now - quietSince < .seconds(3) {
             for case .messages(let batch) in try await consumer.poll(maxMessages: 5000, timeout: .milliseconds(200)) {
                 for message in batch {
-                    got = true
+                    quietSince = .now
                     ends[message.topicPartition] = max(ends[message.topicPartition] ?? 0, message.offset + 1)
                 }
-            }
-            if got { quietSince = .now }
-            let lag = try consumer.lag()
-            let caughtUp = all.allSatisfy { (lag[$0] ?? 0) == 0 } && lag.count == all.count
-            if caughtUp || (!got && ContinuousClock.now - quietSince > .seconds(3) && lag.values.allSatisfy { $0 == 0 })
-            {
-                break
             }
         }
         return ends

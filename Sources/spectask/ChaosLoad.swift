@@ -54,6 +54,8 @@ final class ChaosLedger: Sendable {
         /// Per Zed task: when its start_implementation was sent.
         var zedStarted: [String: ContinuousClock.Instant] = [:]
         var zedApproved: Set<String> = []
+        /// Per commands topic partition: the last offset a delivery report named + 1.
+        var commandEnds: [Int32: Int64] = [:]
     }
 
     let state = Mutex(State())
@@ -78,6 +80,7 @@ final class ChaosLedger: Sendable {
         state.withLock { state in
             for (report, id) in zip(reports, ids) {
                 if let index = state.indexByID[id] { state.commands[index].partition = report.partition }
+                state.commandEnds[report.partition] = max(state.commandEnds[report.partition] ?? 0, report.offset + 1)
             }
         }
     }
