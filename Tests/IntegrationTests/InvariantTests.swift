@@ -1078,10 +1078,9 @@ struct StoreFixture: Sendable {
         }
     }
 
-    /// The fencing failure inside an error of `BatchApplier.apply`, directly or wrapped by the transaction.
+    /// The fencing failure an error of `BatchApplier.apply` is, if it is one.
     static func fencing(_ error: (any Error)?) -> ConsumerOffsetStore.Fenced? {
-        if let fenced = error as? ConsumerOffsetStore.Fenced { return fenced }
-        return (error as? PostgresTransactionError)?.closureError as? ConsumerOffsetStore.Fenced
+        error as? ConsumerOffsetStore.Fenced
     }
 
     func message(

@@ -107,7 +107,7 @@ public struct RetentionStore: Sendable {
         let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
         let name = table.rawValue
         let column = table.timestampColumn
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             var locked = false
             for try await taken in try await connection.query(
                 "SELECT pg_try_advisory_xact_lock(\(table.advisoryLock.classID), \(table.advisoryLock.objectID))",

@@ -41,20 +41,24 @@ public struct ConsumerOffsetStore: Sendable {
 
     /// Takes ownership of a partition for `owner`: bumps its generation and returns where to continue.
     public func claim(topic: String, partition: Int32, owner: String, client: PostgresClient) async throws -> Claim {
-        let rows = try await client.query(
-            """
-            INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_generation, owner_id)
-            VALUES (\(group), \(topic), \(partition), 0, 1, \(owner))
-            ON CONFLICT (consumer_group, topic, partition) DO UPDATE
-                SET owner_generation = consumer_offsets.owner_generation + 1, owner_id = EXCLUDED.owner_id, updated_at = now()
-            RETURNING owner_generation, next_offset
-            """,
-            logger: logger
-        )
-        for try await (generation, next) in rows.decode((Int64, Int64).self) {
-            return Claim(generation: generation, nextOffset: next)
+        let (group, logger) = (self.group, self.logger)
+        return try await client.withLiveConnection { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, owner_generation, owner_id)
+                VALUES (\(group), \(topic), \(partition), 0, 1, \(owner))
+                ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+                    SET owner_generation = consumer_offsets.owner_generation + 1, owner_id = EXCLUDED.owner_id,
+                        updated_at = now()
+                RETURNING owner_generation, next_offset
+                """,
+                logger: logger
+            )
+            for try await (generation, next) in rows.decode((Int64, Int64).self) {
+                return Claim(generation: generation, nextOffset: next)
+            }
+            preconditionFailure("INSERT … RETURNING returned no row")
         }
-        preconditionFailure("INSERT … RETURNING returned no row")
     }
 
     /// Locks the partition's row, checks the generation and returns the first offset not applied yet.

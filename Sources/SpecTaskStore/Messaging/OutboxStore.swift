@@ -114,17 +114,20 @@ public struct OutboxStore: Sendable {
 
     /// The shards that have messages waiting.
     public func waitingShards(client: PostgresClient) async throws -> Set<Int32> {
-        var shards: Set<Int32> = []
-        for try await shard in try await client.query(
-            """
-            SELECT s FROM unnest(\(OutboxShards.all)::int[]) AS s
-            WHERE EXISTS (SELECT 1 FROM outbox WHERE shard = s)
-            """,
-            logger: logger
-        ).decode(Int32.self) {
-            shards.insert(shard)
+        let logger = self.logger
+        return try await client.withLiveConnection { connection in
+            var shards: Set<Int32> = []
+            for try await shard in try await connection.query(
+                """
+                SELECT s FROM unnest(\(OutboxShards.all)::int[]) AS s
+                WHERE EXISTS (SELECT 1 FROM outbox WHERE shard = s)
+                """,
+                logger: logger
+            ).decode(Int32.self) {
+                shards.insert(shard)
+            }
+            return shards
         }
-        return shards
     }
 
     /// In one transaction: takes the lock of each of `shards` that no other relay holds, reads up to `limit` of
@@ -137,10 +140,10 @@ public struct OutboxStore: Sendable {
         shards: Set<Int32>,
         limit: Int,
         client: PostgresClient,
-        publish: @Sendable ([OutboxMessage]) async throws -> [OutboxDelivery]
+        publish: @escaping @Sendable ([OutboxMessage]) async throws -> [OutboxDelivery]
     ) async throws -> OutboxRelayPass {
         guard !shards.isEmpty else { return OutboxRelayPass() }
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             var pass = OutboxRelayPass()
             for try await shard in try await connection.query(
                 """

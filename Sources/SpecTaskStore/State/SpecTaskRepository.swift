@@ -84,7 +84,8 @@ public struct SpecTaskRepository: Sendable {
 
     /// Answers when PostgreSQL answers a trivial query: the readiness probe.
     public func ping(client: PostgresClient) async throws {
-        try await client.query("SELECT 1", logger: logger)
+        let logger = self.logger
+        try await client.withLiveConnection { try await $0.query("SELECT 1", logger: logger) }
     }
 
     /// Spec tasks whose Zed instance, fed from `partitions` of `eventsTopic`, has been silent past a timeout: ready
@@ -97,19 +98,22 @@ public struct SpecTaskRepository: Sendable {
         limit: Int,
         client: PostgresClient
     ) async throws -> [String] {
-        let rows = try await client.query(
-            """
-            SELECT spec_task_id FROM zed_instances
-            WHERE events_topic = \(eventsTopic) AND events_partition = ANY(\(partitions))
-              AND ((status = 'ready' AND last_heartbeat_at < \(readyBefore))
-                OR (status = 'disconnected' AND last_heartbeat_at < \(disconnectedBefore)))
-            ORDER BY last_heartbeat_at LIMIT \(limit)
-            """,
-            logger: logger
-        )
-        var tasks: [String] = []
-        for try await id in rows.decode(String.self) { tasks.append(id) }
-        return tasks
+        let logger = self.logger
+        return try await client.withLiveConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT spec_task_id FROM zed_instances
+                WHERE events_topic = \(eventsTopic) AND events_partition = ANY(\(partitions))
+                  AND ((status = 'ready' AND last_heartbeat_at < \(readyBefore))
+                    OR (status = 'disconnected' AND last_heartbeat_at < \(disconnectedBefore)))
+                ORDER BY last_heartbeat_at LIMIT \(limit)
+                """,
+                logger: logger
+            )
+            var tasks: [String] = []
+            for try await id in rows.decode(String.self) { tasks.append(id) }
+            return tasks
+        }
     }
 
     /// Locks the rows of these spec tasks (`FOR UPDATE`, in id order so two batches never deadlock) and loads them.
@@ -139,16 +143,11 @@ public struct SpecTaskRepository: Sendable {
     /// Runs `body` in a `REPEATABLE READ, READ ONLY` transaction: every query in it sees the same snapshot.
     public func readSnapshot<T: Sendable>(
         _ client: PostgresClient,
-        _ body: (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-                return try await body(connection)
-            }
-        } catch let error as PostgresTransactionError {
-            // What callers act on is why: the database error, or the body's own.
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        try await client.transaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            return try await body(connection)
         }
     }
 

@@ -133,16 +133,10 @@ public struct BatchApplier: Sendable {
         _ messages: [KafkaConsumerMessage],
         generations: [KafkaTopicPartition: Int64]
     ) async throws -> Report {
-        do {
-            let started = ContinuousClock.now
-            var report = try await applyInTransaction(messages, generations: generations)
-            report.stageDurations[.transaction] = ContinuousClock.now - started
-            return report
-        } catch let error as PostgresTransactionError {
-            // The transaction was rolled back; what callers act on is why.
-            if let fenced = error.closureError as? ConsumerOffsetStore.Fenced { throw fenced }
-            throw error
-        }
+        let started = ContinuousClock.now
+        var report = try await applyInTransaction(messages, generations: generations)
+        report.stageDurations[.transaction] = ContinuousClock.now - started
+        return report
     }
 
     private func applyInTransaction(
@@ -155,7 +149,7 @@ public struct BatchApplier: Sendable {
         let decodingStarted = ContinuousClock.now
         let decoded = messages.map { message in Input(message: message, decoded: decode(message, now: now)) }
         let decoding = ContinuousClock.now - decodingStarted
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.transaction(logger: logger) { connection in
             var report = Report()
             report.stageDurations[.decode] = decoding
             var stages = StageClock()

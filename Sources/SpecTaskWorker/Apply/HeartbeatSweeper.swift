@@ -119,7 +119,7 @@ public struct HeartbeatSweeper: Service {
     /// Applies the timeout of one spec task's instance, if it is still due once the task is locked.
     /// - Returns: The outbox shards written (for the relay, once committed), or `nil` when nothing was due.
     private func expire(_ specTaskID: String, now: Date) async throws -> Set<Int32>? {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             guard try await repository.tryLockSubject(specTaskID, on: connection) else { return nil }
             guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
                 let instance = stored.state.zedInstance, let lastHeartbeat = instance.lastHeartbeatAt
