@@ -176,47 +176,55 @@ public struct SpecTaskRepository: Sendable {
         let ids = Array(tasks.keys)
         guard !ids.isEmpty else { return result }
 
-        for try await (taskID, doc) in try await connection.query(
-            "SELECT spec_task_id, doc::text FROM implementation_tasks WHERE spec_task_id = ANY(\(ids)) ORDER BY spec_task_id, task_index",
-            logger: logger
-        ).decode((String, String).self) {
-            result[taskID]?.state.implementationTasks.append(
-                try DocumentCoding.decode(ImplementationTask.self, from: doc)
-            )
-        }
-        for try await (taskID, doc) in try await connection.query(
-            "SELECT spec_task_id, doc::text FROM work_sessions WHERE spec_task_id = ANY(\(ids)) ORDER BY spec_task_id, position",
-            logger: logger
-        ).decode((String, String).self) {
-            result[taskID]?.state.workSessions.append(try DocumentCoding.decode(WorkSession.self, from: doc))
-        }
-        // Threads in the order they were created, which is their sessions' order (every session is created with
-        // its thread): the decision function sees the same state after a reload as in memory.
-        for try await (taskID, doc, progress) in try await connection.query(
+        // One statement for the five child tables (a round trip each was a third of a small batch's time): a row
+        // per child, tagged with its table, in the order each table's children are kept in.
+        let rows = try await connection.query(
             """
-            SELECT t.spec_task_id, t.doc::text, t.progress FROM zed_threads t
-            LEFT JOIN work_sessions s ON s.id = t.work_session_id
-            WHERE t.spec_task_id = ANY(\(ids)) ORDER BY t.spec_task_id, s.position NULLS LAST, t.id
+            SELECT 1 AS kind, spec_task_id, doc::text, NULL::int AS progress, NULL::text AS key, NULL::text AS value,
+                NULL::timestamptz AS updated_at, task_index AS o1, NULL::text AS o2
+            FROM implementation_tasks WHERE spec_task_id = ANY(\(ids))
+            UNION ALL
+            SELECT 2, spec_task_id, doc::text, NULL, NULL, NULL, NULL, position, NULL
+            FROM work_sessions WHERE spec_task_id = ANY(\(ids))
+            UNION ALL
+            SELECT 3, t.spec_task_id, t.doc::text, t.progress, NULL, NULL, NULL, s.position, t.id
+            FROM zed_threads t LEFT JOIN work_sessions s ON s.id = t.work_session_id
+            WHERE t.spec_task_id = ANY(\(ids))
+            UNION ALL
+            SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM zed_instances WHERE spec_task_id = ANY(\(ids))
+            UNION ALL
+            SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, key
+            FROM shared_context WHERE spec_task_id = ANY(\(ids))
+            ORDER BY kind, spec_task_id, o1 NULLS LAST, o2
             """,
             logger: logger
-        ).decode((String, String, Int?).self) {
-            let thread = try DocumentCoding.decode(ZedThread.self, from: doc)
-            result[taskID]?.state.zedThreads.append(thread)
-            if let progress { result[taskID]?.state.threadProgress[thread.id] = progress }
-        }
-        for try await (taskID, doc) in try await connection.query(
-            "SELECT spec_task_id, doc::text FROM zed_instances WHERE spec_task_id = ANY(\(ids))",
-            logger: logger
-        ).decode((String, String).self) {
-            result[taskID]?.state.zedInstance = try DocumentCoding.decode(ZedInstance.self, from: doc)
-        }
-        for try await (taskID, key, value, updatedAt) in try await connection.query(
-            "SELECT spec_task_id, key, value, updated_at FROM shared_context WHERE spec_task_id = ANY(\(ids)) ORDER BY spec_task_id, key",
-            logger: logger
-        ).decode((String, String, String, Date).self) {
-            result[taskID]?.state.sharedContext.append(
-                SharedContextEntry(specTaskID: taskID, key: key, value: value, updatedAt: updatedAt)
-            )
+        )
+        for try await (kind, taskID, doc, progress, key, value, updatedAt) in rows.decode(
+            (Int32, String, String?, Int?, String?, String?, Date?).self
+        ) {
+            switch kind {
+            case 1:
+                result[taskID]?.state.implementationTasks.append(
+                    try DocumentCoding.decode(ImplementationTask.self, from: doc ?? "")
+                )
+            case 2:
+                result[taskID]?.state.workSessions.append(try DocumentCoding.decode(WorkSession.self, from: doc ?? ""))
+            case 3:
+                // Threads in the order they were created, which is their sessions' order (every session is created
+                // with its thread): the decision function sees the same state after a reload as in memory.
+                let thread = try DocumentCoding.decode(ZedThread.self, from: doc ?? "")
+                result[taskID]?.state.zedThreads.append(thread)
+                if let progress { result[taskID]?.state.threadProgress[thread.id] = progress }
+            case 4:
+                result[taskID]?.state.zedInstance = try DocumentCoding.decode(ZedInstance.self, from: doc ?? "")
+            default:
+                if let key, let value, let updatedAt {
+                    result[taskID]?.state.sharedContext.append(
+                        SharedContextEntry(specTaskID: taskID, key: key, value: value, updatedAt: updatedAt)
+                    )
+                }
+            }
         }
         return result
     }
