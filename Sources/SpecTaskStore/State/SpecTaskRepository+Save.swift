@@ -5,8 +5,8 @@ import SpecTaskDomain
 
 extension SpecTaskRepository {
     /// Writes what changed between each `previous` (nil for a new task) and `stored`, for any number of spec tasks,
-    /// in at most one statement per table: the changed rows of a table go to PostgreSQL as one JSON array
-    /// (`jsonb_to_recordset`), so a batch costs the same number of round trips whatever its size.
+    /// in one statement: the changed rows of each table go to PostgreSQL as one JSON array (`jsonb_to_recordset`),
+    /// so a batch costs one round trip whatever its size.
     ///
     /// Each task appears at most once (the caller saves a batch's final state of each task).
     public func save(
@@ -15,83 +15,82 @@ extension SpecTaskRepository {
     ) async throws {
         var rows = ChangedRows()
         for change in changes { rows.collect(change.stored, previous: change.previous) }
-        try await upsert(
+        // One statement for every table (data-modifying CTEs, each fed its own JSON array): a round trip per table
+        // was most of a small batch's write time. Foreign keys are checked at the end of the statement, when the
+        // parent rows it inserts exist.
+        var statement = StatementParts()
+        try statement.add(
             rows.specTasks,
             """
             INSERT INTO spec_tasks (id, status, archived, next_sequence, doc, created_at, updated_at)
-            SELECT id, status, archived, next_sequence, doc, created_at, updated_at FROM jsonb_to_recordset($1::jsonb)
+            SELECT id, status, archived, next_sequence, doc, created_at, updated_at FROM jsonb_to_recordset($N::jsonb)
                 AS r(id text, status text, archived boolean, next_sequence bigint, doc jsonb,
                      created_at timestamptz, updated_at timestamptz)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived,
                 next_sequence = EXCLUDED.next_sequence, doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.implementationTasks,
             """
             INSERT INTO implementation_tasks (spec_task_id, task_index, status, doc)
-            SELECT spec_task_id, task_index, status, doc FROM jsonb_to_recordset($1::jsonb)
+            SELECT spec_task_id, task_index, status, doc FROM jsonb_to_recordset($N::jsonb)
                 AS r(spec_task_id text, task_index integer, status text, doc jsonb)
             ON CONFLICT (spec_task_id, task_index) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.workSessions,
             """
             INSERT INTO work_sessions (id, spec_task_id, position, status, implementation_task_index,
                 parent_work_session_id, doc)
             SELECT id, spec_task_id, position, status, implementation_task_index, parent_work_session_id, doc
-            FROM jsonb_to_recordset($1::jsonb)
+            FROM jsonb_to_recordset($N::jsonb)
                 AS r(id text, spec_task_id text, position integer, status text, implementation_task_index integer,
                      parent_work_session_id text, doc jsonb)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
             WHERE work_sessions.spec_task_id = EXCLUDED.spec_task_id
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.zedThreads,
             """
             INSERT INTO zed_threads (id, work_session_id, spec_task_id, status, progress, doc)
-            SELECT id, work_session_id, spec_task_id, status, progress, doc FROM jsonb_to_recordset($1::jsonb)
+            SELECT id, work_session_id, spec_task_id, status, progress, doc FROM jsonb_to_recordset($N::jsonb)
                 AS r(id text, work_session_id text, spec_task_id text, status text, progress integer, doc jsonb)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, progress = EXCLUDED.progress, doc = EXCLUDED.doc
             WHERE zed_threads.spec_task_id = EXCLUDED.spec_task_id
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.zedInstances,
             """
             INSERT INTO zed_instances (id, spec_task_id, status, last_heartbeat_at, doc)
-            SELECT id, spec_task_id, status, last_heartbeat_at, doc FROM jsonb_to_recordset($1::jsonb)
+            SELECT id, spec_task_id, status, last_heartbeat_at, doc FROM jsonb_to_recordset($N::jsonb)
                 AS r(id text, spec_task_id text, status text, last_heartbeat_at timestamptz, doc jsonb)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
                 doc = EXCLUDED.doc
             WHERE zed_instances.spec_task_id = EXCLUDED.spec_task_id
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.sharedContext,
             """
             INSERT INTO shared_context (spec_task_id, key, value, updated_at)
-            SELECT spec_task_id, key, value, updated_at FROM jsonb_to_recordset($1::jsonb)
+            SELECT spec_task_id, key, value, updated_at FROM jsonb_to_recordset($N::jsonb)
                 AS r(spec_task_id text, key text, value text, updated_at timestamptz)
             ON CONFLICT (spec_task_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
-            """,
-            on: connection
+            """
         )
-        try await upsert(
+        try statement.add(
             rows.removedContext,
             """
-            DELETE FROM shared_context c USING jsonb_to_recordset($1::jsonb) AS r(spec_task_id text, key text)
+            DELETE FROM shared_context c USING jsonb_to_recordset($N::jsonb) AS r(spec_task_id text, key text)
             WHERE c.spec_task_id = r.spec_task_id AND c.key = r.key
-            """,
-            on: connection
+            """
         )
+        guard let query = statement.query else { return }
+        try await connection.query(query, logger: logger)
     }
 
     /// Writes what changed between `previous` (nil for a new task) and `stored`.
@@ -102,13 +101,25 @@ extension SpecTaskRepository {
     ) async throws {
         try await save([(stored, previous)], on: connection)
     }
+}
 
-    /// Runs `sql` with `rows` as its one parameter (a JSON array), unless there are none.
-    private func upsert<Row: Encodable>(_ rows: [Row], _ sql: String, on connection: PostgresConnection) async throws {
+/// A statement of data-modifying CTEs, one per table with rows to write, each bound to its rows as one JSON array.
+private struct StatementParts {
+    private var parts: [String] = []
+    private var bindings = PostgresBindings()
+
+    /// Adds `sql` (which reads its rows from `$N::jsonb`) unless `rows` is empty.
+    mutating func add<Row: Encodable>(_ rows: [Row], _ sql: String) throws {
         guard !rows.isEmpty else { return }
-        var bindings = PostgresBindings()
         bindings.append(try DocumentCoding.encode(rows))
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let number = parts.count + 1
+        parts.append("w\(number) AS (\(sql.replacingOccurrences(of: "$N", with: "$\(number)")))")
+    }
+
+    /// The whole statement, or nil when nothing changed.
+    var query: PostgresQuery? {
+        guard !parts.isEmpty else { return nil }
+        return PostgresQuery(unsafeSQL: "WITH " + parts.joined(separator: ",\n") + "\nSELECT 1", binds: bindings)
     }
 }
 
