@@ -382,6 +382,45 @@ struct InvariantTests {
 
     // MARK: - Defects found while writing these tests (fixed; these tests keep them fixed)
 
+    @Test("after `offsets reset` the outputs of messages read again at the same offsets get ids never used before")
+    func outputIDsCarryTheResetEpoch() async throws {
+        try await StoreFixture.with { fixture in
+            let partition = KafkaTopicPartition(topic: fixture.topics.commands, partition: 0)
+            let before = try await fixture.applier.claim([partition], owner: "worker")
+            let first = fixture.messages(
+                [("epoch-a", .create(CreateSpecTask(name: "a")))],
+                task: "epoch-a",
+                partition: 0
+            )
+            #expect(try await fixture.applier.apply(first, generations: before).applied == 1)
+            let idsBefore = Set(try await fixture.outbox().map(\.event.id))
+            #expect(idsBefore.contains("\(partition.topic).0.0.1"), "ids before any reset: \(idsBefore)")
+
+            // The topic is re-created: offsets start at 0 again, and a different command arrives at offset 0.
+            let resets = try await ConsumerOffsetAdmin(logger: TestEnvironment.logger).resetToBeginning(
+                .init(topicPrefix: fixture.topics.commands),
+                client: fixture.client
+            )
+            #expect(resets.count == 1)
+            let after = try await fixture.applier.claim([partition], owner: "worker")
+            let again = fixture.messages(
+                [("epoch-b", .create(CreateSpecTask(name: "b")))],
+                task: "epoch-b",
+                partition: 0
+            )
+            #expect(try await fixture.applier.apply(again, generations: after).applied == 1)
+            let idsAfter = Set(try await fixture.outbox().map(\.event.id)).subtracting(idsBefore)
+            #expect(!idsAfter.isEmpty)
+            #expect(idsAfter.allSatisfy { $0.hasPrefix("\(partition.topic).0.0@1.") }, "\(idsAfter)")
+
+            // A malformed input's rejected record carries the epoch too.
+            let malformed = fixture.message(Array("{".utf8), task: "epoch-c", partition: 0, offset: 1)
+            _ = try await fixture.applier.apply([malformed], generations: after)
+            let rejected = try await fixture.outbox().map(\.event.id).filter { $0.hasSuffix(".rejected") }
+            #expect(rejected == ["\(partition.topic).0.1@1.rejected"], "\(rejected)")
+        }
+    }
+
     @Test("the state read back from PostgreSQL equals the decision function's (threads in creation order)")
     func reloadedStateEqualsDecidedState() async throws {
         try await StoreFixture.with { fixture in

@@ -80,7 +80,8 @@ public struct ConsumerOffsetAdmin: Sendable {
 
     /// Moves every position `selection` covers back to offset 0, the beginning of its partition, and bumps its
     /// owner generation, so a worker still holding the partition is fenced (its next batch fails and it claims
-    /// the partition again, reading from the new position). One statement: all of them or none.
+    /// the partition again, reading from the new position), and bumps its epoch, so the ids of the outputs of the
+    /// messages read again never repeat those published before. One statement: all of them or none.
     ///
     /// - Returns: The partitions reset, by group, topic and partition.
     public func resetToBeginning(_ selection: Selection, client: PostgresClient) async throws -> [Reset] {
@@ -88,7 +89,7 @@ public struct ConsumerOffsetAdmin: Sendable {
         for try await (group, topic, partition, previous, previousGeneration, generation) in try await client.query(
             """
             UPDATE consumer_offsets o
-            SET next_offset = 0, owner_generation = o.owner_generation + 1, updated_at = now()
+            SET next_offset = 0, owner_generation = o.owner_generation + 1, epoch = o.epoch + 1, updated_at = now()
             FROM (
                 SELECT consumer_group, topic, partition, next_offset, owner_generation FROM consumer_offsets
                 WHERE (\(selection.group)::text IS NULL OR consumer_group = \(selection.group)::text)

@@ -103,16 +103,16 @@ public struct ConsumerOffsetStore: Sendable {
 
     /// Locks the offset rows of `generations`' partitions (in a stable order) and checks that each is still owned
     /// with that generation; one statement for any number of partitions.
-    /// - Returns: Each partition's next offset to apply.
+    /// - Returns: Each partition's next offset to apply, and its epoch (how many times it was reset).
     /// - Throws: ``Fenced`` for the first partition another worker claimed since (or that was never claimed).
     public func lock(
         _ generations: [(topic: String, partition: Int32, generation: Int64)],
         on connection: PostgresConnection
-    ) async throws -> [String: [Int32: Int64]] {
+    ) async throws -> [String: [Int32: (nextOffset: Int64, epoch: Int32)]] {
         guard !generations.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT o.topic, o.partition, o.next_offset, o.owner_generation FROM consumer_offsets o
+            SELECT o.topic, o.partition, o.next_offset, o.owner_generation, o.epoch FROM consumer_offsets o
             JOIN unnest(\(generations.map(\.topic))::text[], \(generations.map(\.partition))::int[]) AS p(topic, partition)
                 ON o.topic = p.topic AND o.partition = p.partition
             WHERE o.consumer_group = \(group)
@@ -121,18 +121,20 @@ public struct ConsumerOffsetStore: Sendable {
             """,
             logger: logger
         )
-        var found: [String: [Int32: (next: Int64, generation: Int64)]] = [:]
-        for try await (topic, partition, next, generation) in rows.decode((String, Int32, Int64, Int64).self) {
-            found[topic, default: [:]][partition] = (next, generation)
+        var found: [String: [Int32: (next: Int64, generation: Int64, epoch: Int32)]] = [:]
+        for try await (topic, partition, next, generation, epoch) in rows.decode(
+            (String, Int32, Int64, Int64, Int32).self
+        ) {
+            found[topic, default: [:]][partition] = (next, generation, epoch)
         }
-        var next: [String: [Int32: Int64]] = [:]
+        var positions: [String: [Int32: (nextOffset: Int64, epoch: Int32)]] = [:]
         for wanted in generations {
             guard let row = found[wanted.topic]?[wanted.partition], row.generation == wanted.generation else {
                 throw Fenced(topic: wanted.topic, partition: wanted.partition, generation: wanted.generation)
             }
-            next[wanted.topic, default: [:]][wanted.partition] = row.next
+            positions[wanted.topic, default: [:]][wanted.partition] = (row.next, row.epoch)
         }
-        return next
+        return positions
     }
 
     /// Moves the next offsets of many partitions forward (never back), in one statement.

@@ -170,7 +170,12 @@ public struct BatchApplier: Sendable {
             }
             let stored = try await offsets.lock(owned, on: connection)
             var nextOffset: [KafkaTopicPartition: Int64] = [:]
-            for partition in partitions { nextOffset[partition] = stored[partition.topic]![partition.partition]! }
+            var epochs: [KafkaTopicPartition: Int32] = [:]
+            for partition in partitions {
+                let position = stored[partition.topic]![partition.partition]!
+                nextOffset[partition] = position.nextOffset
+                epochs[partition] = position.epoch
+            }
             for message in messages where message.offset < nextOffset[message.topicPartition]! {
                 report.count(message.topic, \.duplicates)
             }
@@ -217,7 +222,7 @@ public struct BatchApplier: Sendable {
             var zedEventPartitions: [String: Int32] = [:]
             for input in inputs where !input.coalesced {
                 let message = input.message
-                batch.beginInput(message)
+                batch.beginInput(message, epoch: epochs[message.topicPartition] ?? 0)
                 if let id = input.eventID {
                     if !claimed.contains(id) || handled.contains(id) {
                         report.count(message.topic, \.duplicates)
@@ -234,7 +239,8 @@ public struct BatchApplier: Sendable {
                         code: rejection.code.rawValue,
                         reason: rejection.message,
                         eventID: rejection.eventID,
-                        specTaskID: rejection.subject
+                        specTaskID: rejection.subject,
+                        epoch: epochs[message.topicPartition] ?? 0
                     )
                     // A malformed *command* (its id, subject and command type readable) still gets its outcome;
                     // anything else is not a command, and its record on spectask.rejected is the whole answer.
@@ -314,7 +320,8 @@ public struct BatchApplier: Sendable {
                             code: rejection.code.rawValue,
                             reason: rejection.message,
                             eventID: command.id,
-                            specTaskID: subject
+                            specTaskID: subject,
+                            epoch: epochs[message.topicPartition] ?? 0
                         )
                     }
                 }

@@ -23,8 +23,15 @@ struct OutputBatch {
     /// message, one position) and the same when the input is applied again after a crash.
     private var inputPosition = "batch"
 
-    mutating func beginInput(_ message: KafkaConsumerMessage) {
-        beginInput(position: "\(message.topic).\(message.partition).\(message.offset)")
+    /// - Parameter epoch: How many times the partition's position was reset (see ``inputPosition(of:epoch:)``).
+    mutating func beginInput(_ message: KafkaConsumerMessage, epoch: Int32) {
+        beginInput(position: Self.inputPosition(of: message, epoch: epoch))
+    }
+
+    /// `topic.partition.offset`, and `@epoch` after the partition's position was reset (`spectask offsets reset`,
+    /// its topic re-created): offsets start again at 0 then, and the ids derived from them must not repeat.
+    static func inputPosition(of message: KafkaConsumerMessage, epoch: Int32) -> String {
+        "\(message.topic).\(message.partition).\(message.offset)" + (epoch > 0 ? "@\(epoch)" : "")
     }
 
     /// For inputs that are not Kafka messages (the heartbeat sweeper's): `position` must be unique per input.
@@ -116,7 +123,8 @@ struct OutputBatch {
         code: String,
         reason: String,
         eventID: String?,
-        specTaskID: String?
+        specTaskID: String?,
+        epoch: Int32
     ) {
         // A runner's token is a credential: whoever reads spectask.rejected must not be able to replay it.
         let record = RejectedRecord(
@@ -132,7 +140,7 @@ struct OutputBatch {
         )
         let payload = EventEncoder.rejected(
             record,
-            eventID: "\(message.topic).\(message.partition).\(message.offset).rejected",
+            eventID: "\(Self.inputPosition(of: message, epoch: epoch)).rejected",
             time: time
         )
         messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
