@@ -80,7 +80,7 @@ final class ConnectionCloseWatch: Sendable {
             defer { state.nextID += 1 }
             return state.nextID
         }
-        let task = Task<T, any Error> { try await operation() }
+        let running = Mutex<Task<Void, Never>?>(nil)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let waiter = Waiter(continuation)
@@ -96,15 +96,21 @@ final class ConnectionCloseWatch: Sendable {
                         for fail in failures.values { fail() }
                     }
                 }
-                Task {
-                    let result = await task.result
-                    // The connection's entry stays (empty) while it is open: its close callback is registered.
-                    state.withLock { state in state.waiting[key]?[id] = nil }
-                    waiter.resume(with: result)
+                // One task: the operation, then its result to the waiter (unless the close came first).
+                running.withLock { running in
+                    running = Task {
+                        let result: Result<T, any Error>
+                        do { result = .success(try await operation()) } catch { result = .failure(error) }
+                        // The connection's entry stays (empty) while it is open: its close callback is registered.
+                        state.withLock { state in state.waiting[key]?[id] = nil }
+                        waiter.resume(with: result)
+                    }
+                    // Cancelled before the task existed: `onCancel` found nothing to cancel.
+                    if Task.isCancelled { running?.cancel() }
                 }
             }
         } onCancel: {
-            task.cancel()
+            running.withLock { $0?.cancel() }
         }
     }
 }
