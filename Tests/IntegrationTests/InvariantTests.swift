@@ -560,6 +560,86 @@ struct InvariantTests {
         }
     }
 
+    @Test("an id another spec task has, stored or earlier in the batch, is a conflict; the rest of the batch applies")
+    func claimedIDsInOneBatch() async throws {
+        try await StoreFixture.with { fixture in
+            let partition = KafkaTopicPartition(topic: fixture.topics.commands, partition: 0)
+            let generations = try await fixture.applier.claim([partition], owner: "worker")
+            func start(_ task: String, sessions: [String]) -> [(id: String, command: SpecTaskCommand)] {
+                fixture.approvedCommands(task: task, plan: "Just one thing.")
+                    + [("\(task)-start", .startImplementation(StartImplementation(workSessionIDs: sessions)))]
+            }
+            var offset: Int64 = 0
+            func batch(_ tasks: [(task: String, sessions: [String])]) -> [KafkaConsumerMessage] {
+                tasks.flatMap { entry in
+                    let commands = start(entry.task, sessions: entry.sessions)
+                    defer { offset += Int64(commands.count) }
+                    return fixture.messages(commands, task: entry.task, partition: 0, firstOffset: offset)
+                }
+            }
+            func outcome(of command: String) async throws -> StatusEvent? {
+                try await fixture.outbox().compactMap(\.status).first {
+                    switch $0 {
+                    case .commandApplied(let outcome), .commandRejected(let outcome): outcome.commandID == command
+                    default: false
+                    }
+                }
+            }
+
+            // Without any stored id: the second of two tasks choosing the same id in one batch is refused.
+            let first = try await fixture.applier.apply(
+                batch([("ids-a", ["twin"]), ("ids-b", ["twin"]), ("ids-c", ["c-1"])]),
+                generations: generations
+            )
+            #expect(first.rejected == 1)
+            #expect(first.rejectionsByCode == ["conflict": 1])
+            guard case .commandRejected(let twin) = try await outcome(of: "ids-b-start") else {
+                Issue.record("the second start with work session id twin was not rejected")
+                return
+            }
+            #expect(twin.code == "conflict")
+            #expect(twin.reason == "work session id twin is already used by spec task ids-a; choose another id")
+
+            // With stored ids: the batch is decided again checking each command, with the same outcomes for the
+            // others, earlier and later in the batch.
+            let second = try await fixture.applier.apply(
+                batch([("ids-d", ["d-1"]), ("ids-e", ["c-1"]), ("ids-f", ["twin-2"]), ("ids-g", ["twin-2"])]),
+                generations: generations
+            )
+            #expect(second.rejected == 2)
+            #expect(second.applied == 4 * 5 - 2)
+            guard case .commandRejected(let stored) = try await outcome(of: "ids-e-start") else {
+                Issue.record("the start reusing the stored work session id c-1 was not rejected")
+                return
+            }
+            #expect(stored.reason == "work session id c-1 is already used by spec task ids-c; choose another id")
+            guard case .commandRejected(let inBatch) = try await outcome(of: "ids-g-start") else {
+                Issue.record("the second start with work session id twin-2 was not rejected")
+                return
+            }
+            #expect(inBatch.code == "conflict")
+
+            var sessions: [String: [String]] = [:]
+            for task in ["ids-a", "ids-b", "ids-c", "ids-d", "ids-e", "ids-f", "ids-g"] {
+                sessions[task] = try #require(try await fixture.load(task)).state.workSessions.map(\.id)
+            }
+            #expect(
+                sessions == [
+                    "ids-a": ["twin"], "ids-b": [], "ids-c": ["c-1"], "ids-d": ["d-1"], "ids-e": [],
+                    "ids-f": ["twin-2"], "ids-g": [],
+                ]
+            )
+            // Each command has exactly one outcome, though the second batch was decided twice.
+            let outcomes = try await fixture.outbox().compactMap(\.status).filter {
+                if case .commandApplied = $0 { return true }
+                if case .commandRejected = $0 { return true }
+                return false
+            }
+            #expect(outcomes.count == 7 * 5)
+            #expect(try await fixture.count("SELECT count(*)::int8 FROM work_sessions") == 4)
+        }
+    }
+
     @Test("a malformed command and its corrected resend under the same id get outputs with distinct event ids")
     func correctedResendKeepsEventIDsUnique() async throws {
         try await StoreFixture.with { fixture in

@@ -213,98 +213,52 @@ public struct BatchApplier: Sendable {
             let original = try await repository.lockAndLoad(subjects, on: connection)
             stages.lap(.load, into: &report)
             var current = original
-            var claimedIDs = ClaimedIDs(repository: repository)
-
-            // 4. Decide, message by message, in offset order.
-            var handled: Set<String> = []
             var coordination: [CoordinationEntry] = []
             // The zed.events partition each task's events came from, for the heartbeat sweepers.
             var zedEventPartitions: [String: Int32] = [:]
-            for input in inputs where !input.coalesced {
-                let message = input.message
-                batch.beginInput(message, epoch: epochs[message.topicPartition] ?? 0)
-                if let id = input.eventID {
-                    if !claimed.contains(id) || handled.contains(id) {
-                        report.count(message.topic, \.duplicates)
-                        continue
-                    }
-                    handled.insert(id)
-                }
-                switch input.decoded {
-                case .failure(let rejection):
-                    report.reject(message.topic, code: rejection.code.rawValue)
-                    if rejection.code == .unauthenticated { report.unauthenticated += 1 }
-                    batch.reject(
-                        message,
-                        code: rejection.code.rawValue,
-                        reason: rejection.message,
-                        eventID: rejection.eventID,
-                        specTaskID: rejection.subject,
-                        epoch: epochs[message.topicPartition] ?? 0
-                    )
-                    // A malformed *command* (its id, subject and command type readable) still gets its outcome;
-                    // anything else is not a command, and its record on spectask.rejected is the whole answer.
-                    if message.topic == topics.commands, let id = rejection.eventID, let subject = rejection.subject,
-                        let type = Self.commandType(of: message.value)
-                    {
-                        let outcome = CommandOutcome(
-                            commandID: id,
-                            commandType: type,
-                            reason: rejection.message,
-                            code: rejection.code.rawValue
-                        )
-                        batch.status(
-                            .commandRejected(outcome),
-                            task: subject,
-                            stored: &current[subject],
-                            correlationID: id
-                        )
-                    }
-                case .success(let command):
-                    let subject = command.specTaskID
-                    // A Zed event decides under its instance-scoped id: the ids it creates (spawned sessions,
-                    // coordination entries) can not clash with another runner's or a command's.
-                    var decision = SpecTaskManager.decide(
-                        current[subject]?.state,
-                        Self.scoped(command),
-                        context: decisionContext
-                    )
-                    if case .applied(let state, _) = decision,
-                        let conflict = try await claimedIDs.conflict(
-                            previous: current[subject]?.state,
-                            new: state,
-                            on: connection
-                        )
-                    {
-                        decision = .rejected(Rejection(.conflict, conflict))
-                    }
-                    switch decision {
-                    case .applied(let state, let emissions):
-                        report.count(message.topic, \.applied)
-                        if command.command.isZedEvent { zedEventPartitions[subject] = message.partition }
-                        let previous = current[subject]?.state
-                        var stored = current[subject] ?? StoredSpecTask(state: state)
-                        stored.state = state
-                        current[subject] = stored
-                        // A heartbeat that changed no status and no progress is not news for progress followers.
-                        if !command.command.isHeartbeat || !emissions.isEmpty
-                            || previous?.threadProgress != state.threadProgress
-                        {
-                            report.changedTasks.insert(subject)
+
+            // 4. Decide, message by message, in offset order. The ids new work sessions, threads and instances
+            //    take are checked against other spec tasks in one query after the loop; in the rare batch where
+            //    one of them exists already, the loop runs again, checking each command's ids before the next.
+            let undecided = (report, batch)
+            for idCheck in [ClaimedIDs.Check.afterTheBatch, .beforeEachCommand] {
+                (report, batch) = undecided
+                current = original
+                coordination = []
+                zedEventPartitions = [:]
+                var claimedIDs = ClaimedIDs(repository: repository, check: idCheck)
+                var handled: Set<String> = []
+                for input in inputs where !input.coalesced {
+                    let message = input.message
+                    batch.beginInput(message, epoch: epochs[message.topicPartition] ?? 0)
+                    if let id = input.eventID {
+                        if !claimed.contains(id) || handled.contains(id) {
+                            report.count(message.topic, \.duplicates)
+                            continue
                         }
-                        coordination += batch.add(
-                            emissions,
-                            task: subject,
-                            stored: &current[subject],
-                            correlationID: command.id
-                        )
-                    case .rejected(let rejection):
+                        handled.insert(id)
+                    }
+                    switch input.decoded {
+                    case .failure(let rejection):
                         report.reject(message.topic, code: rejection.code.rawValue)
-                        // Commands get an outcome on spectask.status; a runner's event only its rejected record.
-                        if !command.command.isZedEvent {
+                        if rejection.code == .unauthenticated { report.unauthenticated += 1 }
+                        batch.reject(
+                            message,
+                            code: rejection.code.rawValue,
+                            reason: rejection.message,
+                            eventID: rejection.eventID,
+                            specTaskID: rejection.subject,
+                            epoch: epochs[message.topicPartition] ?? 0
+                        )
+                        // A malformed *command* (its id, subject and command type readable) still gets its outcome;
+                        // anything else is not a command, and its record on spectask.rejected is the whole answer.
+                        if message.topic == topics.commands, let id = rejection.eventID,
+                            let subject = rejection.subject,
+                            let type = Self.commandType(of: message.value)
+                        {
                             let outcome = CommandOutcome(
-                                commandID: command.id,
-                                commandType: command.command.type,
+                                commandID: id,
+                                commandType: type,
                                 reason: rejection.message,
                                 code: rejection.code.rawValue
                             )
@@ -312,19 +266,76 @@ public struct BatchApplier: Sendable {
                                 .commandRejected(outcome),
                                 task: subject,
                                 stored: &current[subject],
-                                correlationID: command.id
+                                correlationID: id
                             )
                         }
-                        batch.reject(
-                            message,
-                            code: rejection.code.rawValue,
-                            reason: rejection.message,
-                            eventID: command.id,
-                            specTaskID: subject,
-                            epoch: epochs[message.topicPartition] ?? 0
+                    case .success(let command):
+                        let subject = command.specTaskID
+                        // A Zed event decides under its instance-scoped id: the ids it creates (spawned sessions,
+                        // coordination entries) can not clash with another runner's or a command's.
+                        var decision = SpecTaskManager.decide(
+                            current[subject]?.state,
+                            Self.scoped(command),
+                            context: decisionContext
                         )
+                        if case .applied(let state, _) = decision,
+                            let conflict = try await claimedIDs.conflict(
+                                previous: current[subject]?.state,
+                                new: state,
+                                on: connection
+                            )
+                        {
+                            decision = .rejected(Rejection(.conflict, conflict))
+                        }
+                        switch decision {
+                        case .applied(let state, let emissions):
+                            report.count(message.topic, \.applied)
+                            if command.command.isZedEvent { zedEventPartitions[subject] = message.partition }
+                            let previous = current[subject]?.state
+                            var stored = current[subject] ?? StoredSpecTask(state: state)
+                            stored.state = state
+                            current[subject] = stored
+                            // A heartbeat that changed no status and no progress is not news for progress followers.
+                            if !command.command.isHeartbeat || !emissions.isEmpty
+                                || previous?.threadProgress != state.threadProgress
+                            {
+                                report.changedTasks.insert(subject)
+                            }
+                            coordination += batch.add(
+                                emissions,
+                                task: subject,
+                                stored: &current[subject],
+                                correlationID: command.id
+                            )
+                        case .rejected(let rejection):
+                            report.reject(message.topic, code: rejection.code.rawValue)
+                            // Commands get an outcome on spectask.status; a runner's event only its rejected record.
+                            if !command.command.isZedEvent {
+                                let outcome = CommandOutcome(
+                                    commandID: command.id,
+                                    commandType: command.command.type,
+                                    reason: rejection.message,
+                                    code: rejection.code.rawValue
+                                )
+                                batch.status(
+                                    .commandRejected(outcome),
+                                    task: subject,
+                                    stored: &current[subject],
+                                    correlationID: command.id
+                                )
+                            }
+                            batch.reject(
+                                message,
+                                code: rejection.code.rawValue,
+                                reason: rejection.message,
+                                eventID: command.id,
+                                specTaskID: subject,
+                                epoch: epochs[message.topicPartition] ?? 0
+                            )
+                        }
                     }
                 }
+                if try await claimedIDs.noneExisted(on: connection) { break }
             }
 
             stages.lap(.decide, into: &report)
@@ -456,16 +467,32 @@ public struct BatchApplier: Sendable {
 }
 
 /// Ids of work sessions, Zed threads and instances are global, but the decision function sees one spec task:
-/// new ids are checked against the database and against what earlier commands of the same batch created.
+/// new ids are checked against what earlier commands of the same batch created and against the database.
 struct ClaimedIDs {
-    let repository: SpecTaskRepository
-    private var createdInBatch: [String: String] = [:]
+    /// When new ids are looked up in the database.
+    enum Check {
+        /// One query for the whole batch, by `noneExisted` once every command was decided: the common case
+        /// costs one round trip, not one per command that creates ids.
+        case afterTheBatch
+        /// A query per command that creates ids, before the next command is decided: exact when an id exists.
+        case beforeEachCommand
+    }
 
-    init(repository: SpecTaskRepository) {
+    let repository: SpecTaskRepository
+    let check: Check
+    private var createdInBatch: [String: String] = [:]
+    /// Every new id the batch's commands wanted, found in no earlier command of the batch (`afterTheBatch`).
+    private var unchecked: (sessions: Set<String>, threads: Set<String>, instances: Set<String>) = ([], [], [])
+
+    init(repository: SpecTaskRepository, check: Check) {
         self.repository = repository
+        self.check = check
     }
 
     /// A sentence naming the first id `new` creates that another spec task already has, or `nil`.
+    ///
+    /// With `afterTheBatch` only the batch's earlier commands are consulted here; the decisions stand only
+    /// if `noneExisted` then finds none of the ids in the database.
     mutating func conflict(
         previous: SpecTaskState?,
         new: SpecTaskState,
@@ -482,12 +509,20 @@ struct ClaimedIDs {
             + instances.map { "zed_instance:\($0)" }
         guard !keys.isEmpty else { return nil }
 
-        var owners = try await repository.owners(
-            workSessionIDs: sessions,
-            zedThreadIDs: threads,
-            zedInstanceIDs: instances,
-            on: connection
-        )
+        var owners: [String: String] = [:]
+        switch check {
+        case .beforeEachCommand:
+            owners = try await repository.owners(
+                workSessionIDs: sessions,
+                zedThreadIDs: threads,
+                zedInstanceIDs: instances,
+                on: connection
+            )
+        case .afterTheBatch:
+            unchecked.sessions.formUnion(sessions)
+            unchecked.threads.formUnion(threads)
+            unchecked.instances.formUnion(instances)
+        }
         owners.merge(createdInBatch.filter { keys.contains($0.key) }) { stored, _ in stored }
         for key in keys {
             if let owner = owners[key], owner != task {
@@ -500,5 +535,18 @@ struct ClaimedIDs {
         }
         for key in keys { createdInBatch[key] = task }
         return nil
+    }
+
+    /// Whether the batch's decisions stand: true when every id was checked already (`beforeEachCommand`) or
+    /// none of the new ids exists in the database. Then checking each command's ids before the next would have
+    /// found nothing in the database either, so it would have decided exactly the same.
+    func noneExisted(on connection: PostgresConnection) async throws -> Bool {
+        guard check == .afterTheBatch else { return true }
+        return try await repository.owners(
+            workSessionIDs: unchecked.sessions.sorted(),
+            zedThreadIDs: unchecked.threads.sorted(),
+            zedInstanceIDs: unchecked.instances.sorted(),
+            on: connection
+        ).isEmpty
     }
 }
