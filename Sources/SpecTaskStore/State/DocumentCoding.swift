@@ -1,4 +1,5 @@
 import Foundation
+import SpecTaskDomain
 
 /// How entities are written to and read from the `doc` columns: JSON with ISO 8601 dates (fractional seconds),
 /// readable with `psql` and stable across versions.
@@ -7,11 +8,20 @@ enum DocumentCoding {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// The same bytes as ``foundationEncoder`` (tested), several times faster: saving a batch's state was a
+    /// large part of a worker's CPU through `JSONEncoder`.
+    private static let encoder = SortedJSONEncoder(
+        dateString: { $0.formatted(iso8601) },
+        escapesSlashes: true,
+        nonConformingFloats: nil
+    )
+
     static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
         try decoder.decode(type, from: Data(text.utf8))
     }
 
-    private static let encoder: JSONEncoder = {
+    /// Foundation's encoder in the same configuration: the reference `encoder` is tested against.
+    static let foundationEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in

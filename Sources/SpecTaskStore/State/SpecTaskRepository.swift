@@ -85,7 +85,7 @@ public struct SpecTaskRepository: Sendable {
     /// Answers when PostgreSQL answers a trivial query: the readiness probe.
     public func ping(client: PostgresClient) async throws {
         let logger = self.logger
-        try await client.withLiveConnection { try await $0.query("SELECT 1", logger: logger) }
+        _ = try await client.withLiveConnection { try await $0.query("SELECT 1", logger: logger) }
     }
 
     /// Spec tasks whose Zed instance, fed from `partitions` of `eventsTopic`, has been silent past a timeout: ready
