@@ -46,10 +46,12 @@ public struct SortedJSONEncoder: Sendable {
 /// The state of one encoding: the bytes so far and a stack of the values being written.
 private final class JSONByteWriter {
     let options: SortedJSONEncoder
-    var bytes: [UInt8] = []
+    // One encoding runs on one thread, from start to end: the run-time exclusivity checks of these two
+    // properties, accessed for every byte run and every member, were a tenth of the encoding's time.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
     /// The values being written, outermost first; only the first `depth + 1` are in use (the rest keep their
     /// storage for the next values, so a frame costs no allocation once the stack was that deep).
-    private(set) var frames: [Frame] = []
+    @exclusivity(unchecked) private(set) var frames: [Frame] = []
     private var open = 0
 
     struct Frame {
@@ -202,34 +204,36 @@ private final class JSONByteWriter {
     }
 
     func writeString(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+        var value = value
         let escapesSlashes = options.escapesSlashes
-        let plain = !value.utf8.contains { byte in
-            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-                || (escapesSlashes && byte == UInt8(ascii: "/"))
-        }
-        if plain {
-            bytes.append(contentsOf: value.utf8)
+        // One pass over contiguous UTF-8: runs that need no escape are copied whole.
+        value.withUTF8 { utf8 in
             bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "/") where options.escapesSlashes: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "/")]
-            case 0x08: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x0C: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: bytes.append(byte)
+            var run = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                let escape: [UInt8]
+                switch byte {
+                case UInt8(ascii: "\""): escape = [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+                case UInt8(ascii: "\\"): escape = [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                case UInt8(ascii: "/") where escapesSlashes: escape = [UInt8(ascii: "\\"), UInt8(ascii: "/")]
+                case 0x08: escape = [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+                case 0x0C: escape = [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+                case 0x0A: escape = [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                case 0x0D: escape = [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                case 0x09: escape = [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                case 0x00..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    escape = Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                default: continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<index]))
+                bytes.append(contentsOf: escape)
+                run = index + 1
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
+            bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
 
