@@ -80,6 +80,7 @@ public struct IngestService: Service {
             try await applyPending(&state)
             state.warnIfUnassigned(logger: logger, group: settings.groupID)
             let lag = (try? consumer.lag()) ?? [:]
+            reportStalls(&state, lag: lag)
             metrics.recordOwnership(state.generations.count, lag: lag)
             health.recordOwnership(state.generations.count + state.unclaimed.count)
             sweepScope.set(state.retryAt == nil ? caughtUpZedPartitions(state, lag: lag) : [])
@@ -117,6 +118,7 @@ public struct IngestService: Service {
                 }
             case .messages(let batch):
                 state.pending += batch
+                for message in batch { state.fetched.insert(message.topicPartition) }
             }
         }
     }
@@ -277,6 +279,27 @@ public struct IngestService: Service {
         logger.error("\(message)", metadata: metadata)
     }
 
+    /// Says on `/ready` and in the log when the broker stops serving partitions this worker reads.
+    private func reportStalls(_ state: inout State, lag: [KafkaTopicPartition: Int64]) {
+        let reading = Set(state.generations.keys).subtracting(state.paused).subtracting(state.stopped)
+        let stalled = state.stalls.observe(lag: lag, fetched: state.fetched, reading: reading, now: .now)
+        state.fetched.removeAll(keepingCapacity: true)
+        let partitions = Set(stalled.keys)
+        if partitions != state.reportedStalls {
+            for partition in partitions.subtracting(state.reportedStalls).sorted() {
+                logger.warning(
+                    "the broker serves nothing from \(partition) although \(stalled[partition]!) messages wait",
+                    metadata: ["quiet.for": "\(state.stalls.threshold)"]
+                )
+            }
+            for partition in state.reportedStalls.subtracting(partitions).sorted() {
+                logger.info("\(partition) is served again")
+            }
+            state.reportedStalls = partitions
+        }
+        health.recordStalled(stalled)
+    }
+
     /// The owned `zed.events` partitions with nothing left to read or apply.
     private func caughtUpZedPartitions(_ state: State, lag: [KafkaTopicPartition: Int64]) -> Set<Int32> {
         let now = ContinuousClock.now
@@ -311,6 +334,10 @@ public struct IngestService: Service {
         var ownedSince: [KafkaTopicPartition: ContinuousClock.Instant] = [:]
         var waitingSince = ContinuousClock.now
         var warned = false
+        /// Partitions a message was fetched from since the last check for stalls.
+        var fetched: Set<KafkaTopicPartition> = []
+        var stalls = StalledPartitions()
+        var reportedStalls: Set<KafkaTopicPartition> = []
 
         mutating func warnIfUnassigned(logger: Logger, group: String) {
             guard generations.isEmpty, unclaimed.isEmpty, !warned,

@@ -12,6 +12,7 @@ public final class WorkerHealth: Sendable {
         var partitions = 0
         var databaseFailure: String?
         var stopped: [String: String] = [:]
+        var stalled: [KafkaTopicPartition: Int64] = [:]
     }
 
     private let values = Mutex(Values())
@@ -32,6 +33,8 @@ public final class WorkerHealth: Sendable {
     func recordStopped(_ partition: KafkaTopicPartition, reason: String) {
         values.withLock { $0.stopped["\(partition)"] = reason }
     }
+    /// Owned partitions with messages waiting that the broker has not served for a while (`StalledPartitions`).
+    func recordStalled(_ partitions: [KafkaTopicPartition: Int64]) { values.withLock { $0.stalled = partitions } }
 
     /// Why the worker is not alive, or `nil` when it is.
     public func livenessProblem(now: ContinuousClock.Instant = .now) -> String? {
@@ -48,6 +51,11 @@ public final class WorkerHealth: Sendable {
             let partitions = v.stopped.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
             return "stopped partitions, re-created topics? \(partitions.joined(separator: ", ")); "
                 + "re-sync with spectask offsets reset, then restart the workers"
+        }
+        if !v.stalled.isEmpty {
+            let partitions = v.stalled.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) messages behind)" }
+            return "the broker serves nothing from \(partitions.joined(separator: ", ")) although messages wait; "
+                + "is the broker healthy?"
         }
         if v.partitions == 0, now - v.started > assignmentGrace {
             return "owns no input partitions (other workers own them all, or the group can not assign them)"
