@@ -256,17 +256,15 @@ public struct BatchApplier: Sendable {
                             let subject = rejection.subject,
                             let type = Self.commandType(of: message.value)
                         {
-                            let outcome = CommandOutcome(
-                                commandID: id,
-                                commandType: type,
-                                reason: rejection.message,
-                                code: rejection.code.rawValue
-                            )
-                            batch.status(
-                                .commandRejected(outcome),
+                            batch.commandRejected(
+                                CommandOutcome(
+                                    commandID: id,
+                                    commandType: type,
+                                    reason: rejection.message,
+                                    code: rejection.code.rawValue
+                                ),
                                 task: subject,
-                                stored: &current[subject],
-                                correlationID: id
+                                stored: &current[subject]
                             )
                         }
                     case .success(let command):
@@ -311,17 +309,15 @@ public struct BatchApplier: Sendable {
                             report.reject(message.topic, code: rejection.code.rawValue)
                             // Commands get an outcome on spectask.status; a runner's event only its rejected record.
                             if !command.command.isZedEvent {
-                                let outcome = CommandOutcome(
-                                    commandID: command.id,
-                                    commandType: command.command.type,
-                                    reason: rejection.message,
-                                    code: rejection.code.rawValue
-                                )
-                                batch.status(
-                                    .commandRejected(outcome),
+                                batch.commandRejected(
+                                    CommandOutcome(
+                                        commandID: command.id,
+                                        commandType: command.command.type,
+                                        reason: rejection.message,
+                                        code: rejection.code.rawValue
+                                    ),
                                     task: subject,
-                                    stored: &current[subject],
-                                    correlationID: command.id
+                                    stored: &current[subject]
                                 )
                             }
                             batch.reject(

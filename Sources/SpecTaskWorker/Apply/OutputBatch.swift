@@ -86,6 +86,12 @@ struct OutputBatch {
         messages.append(OutboxMessage(topic: topics.status, key: task, payload: payload))
     }
 
+    /// The outcome of a command that was not applied, on its spec task's status (`stored` is `nil` when the task
+    /// does not exist).
+    mutating func commandRejected(_ outcome: CommandOutcome, task: String, stored: inout StoredSpecTask?) {
+        status(.commandRejected(outcome), task: task, stored: &stored, correlationID: outcome.commandID)
+    }
+
     mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
         let payload = EventEncoder.zedCommand(
             command,
