@@ -7,7 +7,7 @@ import Foundation
 /// The one JSON configuration of every message this system writes and reads back.
 enum MessageJSON {
     /// Encodes with sorted keys (equal values give equal bytes) and RFC 3339 dates, exactly as ``foundationEncoder``
-    /// would, through the much faster ``SortedJSONEncoder``.
+    /// would, through ``SortedJSONEncoder`` (which does less work; see there).
     ///
     /// Encoding the message types can not fail: the only error raised for them is a non-finite number, and those
     /// are written as strings ("NaN", "Infinity") rather than refused.
