@@ -87,6 +87,22 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Zed runner kills (SIGKILL) and restarts.", valueName: "n"))
     var runnerRestarts = 1
 
+    @Option(
+        name: .customLong("fetch-wait-ms"),
+        help: ArgumentHelp(
+            "fetch.wait.max.ms of every consumer in the campaign (workers, runner, its own followers).",
+            discussion: """
+                Longer than the workers' 10 ms default because the local broker (Tansu, memory storage) lists every \
+                stored batch of a partition on each fetch and answers empty, without an error, when that takes \
+                longer than this: a campaign writes tens of thousands of batches per partition, and at 10 ms the \
+                command partitions stopped moving after about 20,000 of them. Costs latency, not correctness: \
+                the broker looks again at half the remaining wait.
+                """,
+            valueName: "ms"
+        )
+    )
+    var fetchWaitMilliseconds = 100
+
     @Option(help: ArgumentHelp("Seed of the fault plan and targets; random (and printed) by default.", valueName: "n"))
     var seed: UInt64?
 
@@ -139,6 +155,9 @@ struct ChaosCommand: AsyncParsableCommand {
         guard (1...600).contains(postgresOutageSeconds) else {
             throw ValidationError("--pg-outage-seconds must be 1…600, got \(postgresOutageSeconds)")
         }
+        guard (1...1000).contains(fetchWaitMilliseconds) else {
+            throw ValidationError("--fetch-wait-ms must be 1…1000, got \(fetchWaitMilliseconds)")
+        }
         guard (10...1800).contains(recoveryTimeout) else {
             throw ValidationError("--recovery-timeout must be 10…1800 seconds, got \(recoveryTimeout)")
         }
@@ -150,10 +169,11 @@ struct ChaosCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.chaos")
-        let kafka = try ServiceEnvironment.kafka(
+        var kafka = try ServiceEnvironment.kafka(
             ProcessInfo.processInfo.environment,
             bootstrapServers: kafkaBootstrapServers
         )
+        kafka.additionalProperties["fetch.wait.max.ms"] = String(fetchWaitMilliseconds)
         let checkout = try ChaosCheckout.find(explicit: repo)
         let binary = try ChaosCheckout.binary
         let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
@@ -163,7 +183,8 @@ struct ChaosCommand: AsyncParsableCommand {
             "spectask chaos --workers \(workers) --rate \(rate) --zed-rate \(zedRate) --duration \(duration) "
             + "--kills \(kills) --zombies \(zombies) --zombie-seconds \(zombieSeconds) "
             + "--pg-restarts \(postgresRestarts) --pg-outages \(postgresOutages) "
-            + "--pg-outage-seconds \(postgresOutageSeconds) --runner-restarts \(runnerRestarts) --seed \(seed)"
+            + "--pg-outage-seconds \(postgresOutageSeconds) --runner-restarts \(runnerRestarts) "
+            + "--fetch-wait-ms \(fetchWaitMilliseconds) --seed \(seed)"
         print("chaos run \(run), seed \(seed) (repeat the plan with --seed \(seed))")
         print("  binary \(binary), checkout \(checkout.path), run folder \(directory.path)")
 
@@ -177,6 +198,7 @@ struct ChaosCommand: AsyncParsableCommand {
                 directory: directory,
                 kafka: kafka,
                 bootstrapServers: kafkaBootstrapServers,
+                fetchWaitMilliseconds: fetchWaitMilliseconds,
                 sessionTimeout: ChaosCampaign.sessionTimeout,
                 heartbeatTimeout: ChaosCampaign.heartbeatTimeout,
                 heartbeatFailAfter: ChaosCampaign.heartbeatFailAfter

@@ -23,6 +23,8 @@ actor ChaosSystem {
         var kafka: KafkaConfiguration
         /// `--kafka`, passed on to the children; without it they read the same environment as this process.
         var bootstrapServers: String?
+        /// `fetch.wait.max.ms` of the workers and the runner (`--fetch-wait-ms`).
+        var fetchWaitMilliseconds: Int
         var sessionTimeout: Duration
         var heartbeatTimeout: Duration
         var heartbeatFailAfter: Duration
@@ -169,6 +171,7 @@ actor ChaosSystem {
         // If this process dies without stopping them (SIGKILL), the workers and the runner stop by themselves.
         environment["SPECTASK_EXIT_WITH_PARENT"] = "1"
         if let servers = settings.bootstrapServers { environment["KAFKA_BOOTSTRAP_SERVERS"] = servers }
+        environment["KAFKA_PROPERTY_FETCH_WAIT_MAX_MS"] = String(settings.fetchWaitMilliseconds)
         return environment
     }
 

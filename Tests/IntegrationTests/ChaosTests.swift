@@ -57,6 +57,8 @@ struct ChaosTests {
             (["chaos", "--workers", "0"], "--workers must be 1…6"),
             (["chaos", "--duration", "0"], "--duration must be 10…3600 seconds"),
             (["chaos", "--pg-outage-seconds", "0"], "--pg-outage-seconds must be 1…600"),
+            (["chaos", "--fetch-wait-ms", "0"], "--fetch-wait-ms must be 1…1000, got 0"),
+            (["chaos", "--fetch-wait-ms", "5000"], "--fetch-wait-ms must be 1…1000, got 5000"),
             (
                 ["chaos", "--zombie-seconds", "3"],
                 "--zombie-seconds must be more than the workers' 6 s session timeout"
@@ -82,7 +84,7 @@ struct ChaosTests {
         let output = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for text in [
             "--kills", "--zombies", "--pg-restarts", "--pg-outages", "--pg-outage-seconds", "--runner-restarts",
-            "--rate", "--duration", "--seed", "--keep", "exactly one outcome", "sequential model",
+            "--rate", "--duration", "--seed", "--keep", "--fetch-wait-ms", "exactly one outcome", "sequential model",
         ] {
             #expect(output.contains(text), "\(text) missing from:\n\(output)")
         }

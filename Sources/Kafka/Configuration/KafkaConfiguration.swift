@@ -139,9 +139,12 @@ public struct KafkaConsumerConfiguration: Sendable, Hashable {
     public var maxPollInterval: Duration
     /// `partition.assignment.strategy`. Default `cooperative-sticky`: a rebalance only moves the partitions that change owner.
     public var assignmentStrategy: String
-    /// How long the broker may hold a fetch that finds nothing (`fetch.wait.max.ms`). Default 10 ms: some brokers
-    /// (Tansu) answer such a fetch only after this whole time even when data arrives meanwhile, so librdkafka's
-    /// 500 ms default put up to half a second between a message's arrival and its delivery.
+    /// How long the broker may hold a fetch that finds nothing (`fetch.wait.max.ms`). Default 10 ms: Tansu looks
+    /// for new data only at the start and then after half the remaining wait each time, so librdkafka's 500 ms
+    /// default put up to a quarter of a second between a message's arrival and its delivery. The other side of it:
+    /// Tansu's memory storage lists every stored batch of a partition on each fetch and answers empty when that
+    /// takes longer than this wait, so very long topics (about 20,000 batches per partition on a busy 2-core
+    /// machine) need a longer one (`KAFKA_PROPERTY_FETCH_WAIT_MAX_MS`; `spectask chaos --fetch-wait-ms`).
     public var fetchWaitMax: Duration
 
     public init(
