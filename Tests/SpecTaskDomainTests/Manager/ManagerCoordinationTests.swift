@@ -188,6 +188,33 @@ struct ManagerCoordinationTests {
         #expect(rejection.code == .illegalTransition)
         #expect(rejection.message.contains("has not started"))
     }
+
+    @Test("a session whose thread completed, failed or was cancelled can not send: sender_closed, nothing recorded")
+    func senderClosed() throws {
+        var run = try Self.team()
+        // Session 3 completed in the team; session 1's thread fails now; session 2 is cancelled by the owner.
+        _ = try run.send(
+            .threadFailed(ZedThreadFailed(instanceID: Self.instanceID, workSessionID: Self.session(1), reason: "crash"))
+        )
+        _ = try run.apply(
+            .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: Self.session(2), status: .cancelled))
+        )
+        let before = run.state
+        for (from, closed) in [(3, "completed"), (1, "failed"), (2, "cancelled")] {
+            for target in [4, nil] {
+                let rejection = try run.reject(Self.message(from: from, to: target, kind: .notification, "late news"))
+                #expect(rejection.code == .senderClosed)
+                #expect(rejection.code.rawValue == "sender_closed")
+                #expect(rejection.message.hasPrefix("work session \(Self.session(from)) "), "\(rejection.message)")
+                #expect(rejection.message.contains(closed), "\(rejection.message)")
+                #expect(rejection.message.hasSuffix("only a running session's thread can send a coordination message"))
+            }
+        }
+        #expect(run.state == before)
+        // A running session's thread still can.
+        let emissions = try run.send(Self.message(from: 4, to: 5, kind: .notification, "still here"))
+        #expect(emissions.contains { if case .coordination = $0 { true } else { false } })
+    }
 }
 
 extension ZedEvent {
