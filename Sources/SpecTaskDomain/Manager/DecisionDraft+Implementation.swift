@@ -153,6 +153,101 @@ extension DecisionDraft {
                 reason: "retry of work session \(previous.id)"
             )
         }
+        addNextAttempt(of: previous, sessionID: sessionID, threadID: threadID, initialPrompt: previous.initialPrompt)
+    }
+
+    /// implementation_review → implementation: the reviewer is not satisfied with some implementation tasks. Each
+    /// named task goes back to pending with a new work session, the next attempt of its latest one, whose prompt
+    /// carries the reviewer's comments; the scheduler starts them on the task's Zed instance, and once they are
+    /// completed the task is in review again.
+    mutating func requestImplementationChanges(_ request: RequestImplementationChanges) throws(Rejection) {
+        guard state.task.status == .implementationReview else {
+            throw Rejection.wrongStatus(
+                "request_implementation_changes",
+                specTaskID: specTaskID,
+                status: state.task.status,
+                needs: [.implementationReview]
+            )
+        }
+        let comments = String(Substring(request.comments).trimmed())
+        guard !comments.isEmpty else {
+            throw Rejection(
+                .invalidArgument,
+                "request_implementation_changes for spec task \(specTaskID) has no comments: say what to change"
+            )
+        }
+        let indexes = request.implementationTaskIndexes
+        guard !indexes.isEmpty else {
+            throw Rejection(
+                .invalidArgument,
+                "request_implementation_changes for spec task \(specTaskID) names no implementation task to reopen"
+            )
+        }
+        guard Set(indexes).count == indexes.count else {
+            throw Rejection(.invalidArgument, "implementationTaskIndexes names a task twice: \(indexes)")
+        }
+        var reopened: [(position: Int, latest: WorkSession)] = []
+        for index in indexes {
+            guard let position = implementationTaskPosition(index: index) else {
+                throw Rejection.unknownImplementationTask(
+                    index,
+                    specTaskID: specTaskID,
+                    count: state.implementationTasks.count
+                )
+            }
+            guard
+                let latest = state.workSessions.filter({ $0.implementationTaskIndex == index })
+                    .max(by: { $0.attempt < $1.attempt })
+            else {
+                throw Rejection(
+                    .conflict,
+                    "implementation task \(index) of spec task \(specTaskID) has no work session"
+                )
+            }
+            reopened.append((position, latest))
+        }
+        try requireLiveZedInstance()
+
+        let reviewer = request.reviewer.map { " by \($0)" } ?? ""
+        let tasks = indexes.map(String.init).joined(separator: ", ")
+        try changeSpecTaskStatus(
+            to: .implementation,
+            reason: "changes requested\(reviewer) on implementation task\(indexes.count == 1 ? "" : "s") \(tasks): "
+                + comments
+        )
+        for (position, latest) in reopened {
+            let index = state.implementationTasks[position].index
+            moveImplementationTask(
+                at: position,
+                to: .pending,
+                assigning: .some(nil),
+                reason: "reopened: changes requested\(reviewer)"
+            )
+            let sessionID = generatedID("ws", ordinal: index)
+            try requireUnusedWorkSessionID(sessionID)
+            let threadID = generatedID("zt", ordinal: index)
+            try requireUnusedZedThreadID(threadID)
+            let prompt = InitialPrompt.changesRequested(
+                after: latest,
+                task: state.implementationTasks[position],
+                specTask: state.task,
+                reviewer: request.reviewer,
+                comments: comments
+            )
+            addNextAttempt(of: latest, sessionID: sessionID, threadID: threadID, initialPrompt: prompt)
+        }
+    }
+
+    /// A new work session (and its thread) for the implementation task of `previous`: the next attempt after
+    /// every earlier one of that task, pending until the scheduler starts it.
+    private mutating func addNextAttempt(
+        of previous: WorkSession,
+        sessionID: String,
+        threadID: String,
+        initialPrompt: String?
+    ) {
+        let index = previous.implementationTaskIndex
+        let attempts = state.workSessions.filter { $0.implementationTaskIndex == index }.map(\.attempt)
         add(
             WorkSession(
                 id: sessionID,
@@ -164,8 +259,8 @@ extension DecisionDraft {
                 implementationTaskIndex: index,
                 parentWorkSessionID: previous.parentWorkSessionID,
                 spawnedByWorkSessionID: previous.spawnedByWorkSessionID,
-                attempt: (attempts.map(\.attempt).max() ?? previous.attempt) + 1,
-                initialPrompt: previous.initialPrompt,
+                attempt: (attempts.max() ?? previous.attempt) + 1,
+                initialPrompt: initialPrompt,
                 createdAt: now,
                 updatedAt: now
             )

@@ -10,7 +10,31 @@ enum InitialPrompt {
     /// - Returns: Plain text, paragraphs separated by blank lines.
     static func make(for session: WorkSession, task: ImplementationTask?, specTask: SpecTask) -> String {
         if let prompt = session.initialPrompt, !Substring(prompt).trimmed().isEmpty { return prompt }
+        var paragraphs = work(of: session, task: task, specTask: specTask)
+        if session.attempt > 1 {
+            paragraphs.append("This is attempt \(session.attempt); an earlier attempt did not finish.")
+        }
+        return paragraphs.joined(separator: "\n\n")
+    }
 
+    /// The prompt of a session that does a completed implementation task again because its reviewer asked for
+    /// changes: the task's own prompt (the one `previous` got), then the reviewer's comments.
+    static func changesRequested(
+        after previous: WorkSession,
+        task: ImplementationTask?,
+        specTask: SpecTask,
+        reviewer: String?,
+        comments: String
+    ) -> String {
+        let original =
+            previous.initialPrompt.flatMap { Substring($0).trimmed().isEmpty ? nil : $0 }
+            ?? work(of: previous, task: task, specTask: specTask).joined(separator: "\n\n")
+        let who = reviewer.map { "The reviewer, \($0)," } ?? "The reviewer"
+        return original + "\n\n\(who) asked for changes to the finished work: \(comments)"
+    }
+
+    /// What the session is to do, as paragraphs: its implementation task, or its own name and description.
+    private static func work(of session: WorkSession, task: ImplementationTask?, specTask: SpecTask) -> [String] {
         var paragraphs: [String] = []
         if let task {
             paragraphs.append("Implement task \(task.index) of the plan for \"\(specTask.name)\": \(task.title).")
@@ -29,9 +53,6 @@ enum InitialPrompt {
             paragraphs.append("Work on \"\(session.name)\" for \"\(specTask.name)\".")
             if !session.description.isEmpty { paragraphs.append(session.description) }
         }
-        if session.attempt > 1 {
-            paragraphs.append("This is attempt \(session.attempt); an earlier attempt did not finish.")
-        }
-        return paragraphs.joined(separator: "\n\n")
+        return paragraphs
     }
 }

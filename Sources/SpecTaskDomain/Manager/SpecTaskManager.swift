@@ -68,6 +68,7 @@ public enum SpecTaskManager {
         case .updateZedThread(let payload): try draft.updateZedThread(payload)
         case .stopZedInstance(let payload): try draft.stopZedInstance(payload)
         case .approveImplementation(let payload): try draft.approveImplementation(payload)
+        case .requestImplementationChanges(let payload): try draft.requestImplementationChanges(payload)
         case .cancel(let payload): try draft.cancel(payload)
         case .archive(let payload): draft.archive(payload)
         case .setSharedContext(let payload): try draft.setSharedContext(payload)

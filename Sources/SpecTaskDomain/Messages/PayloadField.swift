@@ -5,7 +5,7 @@
 /// column should hold reaches a transaction.
 public struct PayloadField: Sendable, Hashable {
     /// The JSON type of a member and its limits.
-    public enum Kind: Sendable, Hashable {
+    public indirect enum Kind: Sendable, Hashable {
         /// A string whose length in Unicode scalars lies in the range.
         case string(ClosedRange<Int>)
         /// A number without a fractional part, within the range.
@@ -13,8 +13,8 @@ public struct PayloadField: Sendable, Hashable {
         case boolean
         /// A string that is one of these values (the raw values of a status enum).
         case oneOf([String])
-        /// An array of at most `maxCount` strings, each with a length in `itemLength`.
-        case stringArray(itemLength: ClosedRange<Int>, maxCount: Int)
+        /// An array of at most `maxCount` items, each a value of `item` (strings or integers with their limits).
+        case array(of: Kind, maxCount: Int)
         /// Any JSON value: free-form configuration handed on to Zed.
         case anyJSON
         /// An array of at most `maxCount` objects, each with exactly these members (checked like `data` itself).
@@ -85,19 +85,19 @@ public struct PayloadField: Sendable, Hashable {
                 return "\(path) must be one of \(allowed.joined(separator: ", ")); got \(got)"
             }
             return nil
-        case .stringArray(let itemLength, let maxCount):
+        case .array(let item, let maxCount):
             guard case .array(let items) = value else {
-                return "\(path) must be an array of strings, got \(MessageText.typeName(of: value))"
+                return "\(path) must be an array of \(item.pluralName), got \(MessageText.typeName(of: value))"
             }
             guard items.count <= maxCount else {
                 return "\(path) must have at most \(maxCount) items, got \(items.count)"
             }
-            for (index, item) in items.enumerated() {
-                let itemPath = "\(path)[\(index)]"
-                guard case .string(let text) = item else {
-                    return "\(itemPath) must be a string, got \(MessageText.typeName(of: item))"
+            for (index, element) in items.enumerated() {
+                if let problem = PayloadField(name: name, kind: item, isRequired: true)
+                    .problem(with: element, at: "\(path)[\(index)]")
+                {
+                    return problem
                 }
-                if let problem = Self.lengthProblem(text, itemLength, at: itemPath) { return problem }
             }
             return nil
         case .anyJSON:
@@ -148,5 +148,18 @@ public struct PayloadField: Sendable, Hashable {
             return "\(path) must be at least \(length.lowerBound) characters long, got \(count)"
         }
         return "\(path) must be at most \(length.upperBound) characters long, got \(count)"
+    }
+}
+
+extension PayloadField.Kind {
+    /// What an array of this kind holds, for messages: "must be an array of strings".
+    var pluralName: String {
+        switch self {
+        case .string, .oneOf: "strings"
+        case .integer: "integers"
+        case .boolean: "booleans"
+        case .array, .objects: "arrays"
+        case .anyJSON: "values"
+        }
     }
 }

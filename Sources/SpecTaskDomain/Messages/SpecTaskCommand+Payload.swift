@@ -51,6 +51,7 @@ extension SpecTaskCommand {
         case .updateZedThread(let payload): payload
         case .stopZedInstance(let payload): payload
         case .approveImplementation(let payload): payload
+        case .requestImplementationChanges(let payload): payload
         case .cancel(let payload): payload
         case .archive(let payload): payload
         case .setSharedContext(let payload): payload
@@ -131,7 +132,7 @@ extension SpecTaskCommand {
                 .optional("agentConfig", .anyJSON),
                 .optional("maxConcurrentSessions", sessionLimit),
                 .optional("zedInstanceID", .identifier),
-                .optional("workSessionIDs", .stringArray(itemLength: 1...128, maxCount: 1000)),
+                .optional("workSessionIDs", .array(of: .identifier, maxCount: 1000)),
             ]
         ),
         CommandShape(
@@ -179,6 +180,16 @@ extension SpecTaskCommand {
             ApproveImplementation.self,
             SpecTaskCommand.approveImplementation,
             [.required("approver", .name), .optional("comments", .text)]
+        ),
+        CommandShape(
+            "request_implementation_changes",
+            RequestImplementationChanges.self,
+            SpecTaskCommand.requestImplementationChanges,
+            [
+                .optional("reviewer", .name),
+                .required("comments", .text),
+                .required("implementationTaskIndexes", .array(of: taskIndex, maxCount: 10_000)),
+            ]
         ),
         CommandShape("cancel", CancelSpecTask.self, SpecTaskCommand.cancel, [.optional("reason", .text)]),
         CommandShape("archive", ArchiveSpecTask.self, SpecTaskCommand.archive, [.required("archived", .boolean)]),

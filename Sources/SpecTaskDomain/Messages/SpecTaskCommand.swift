@@ -50,6 +50,7 @@ public enum SpecTaskCommand: Sendable, Hashable {
     case updateZedThread(UpdateZedThread)
     case stopZedInstance(StopZedInstance)
     case approveImplementation(ApproveImplementation)
+    case requestImplementationChanges(RequestImplementationChanges)
     case cancel(CancelSpecTask)
     case archive(ArchiveSpecTask)
     case setSharedContext(SetSharedContext)
@@ -73,6 +74,7 @@ public enum SpecTaskCommand: Sendable, Hashable {
         case .updateZedThread: "update_zed_thread"
         case .stopZedInstance: "stop_zed_instance"
         case .approveImplementation: "approve_implementation"
+        case .requestImplementationChanges: "request_implementation_changes"
         case .cancel: "cancel"
         case .archive: "archive"
         case .setSharedContext: "set_shared_context"
@@ -255,6 +257,20 @@ public struct ApproveImplementation: Sendable, Hashable, Codable {
     public init(approver: String, comments: String? = nil) {
         self.approver = approver
         self.comments = comments
+    }
+}
+
+/// implementation_review → implementation: the named implementation tasks are reopened, each with a new work session
+/// (its next attempt) whose thread gets the reviewer's comments with the task's prompt.
+public struct RequestImplementationChanges: Sendable, Hashable, Codable {
+    public var reviewer: String?
+    public var comments: String
+    /// The implementation tasks to do again, by their index in the plan (1-based); at least one.
+    public var implementationTaskIndexes: [Int]
+    public init(reviewer: String? = nil, comments: String, implementationTaskIndexes: [Int]) {
+        self.reviewer = reviewer
+        self.comments = comments
+        self.implementationTaskIndexes = implementationTaskIndexes
     }
 }
 

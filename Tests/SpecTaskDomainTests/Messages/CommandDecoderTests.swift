@@ -75,7 +75,7 @@ extension MessagesTests {
         @Test("every command type is known to the decoder, with the documented names")
         func names() {
             #expect(SpecTaskCommand.names == MessageSamples.commands.map(\.name))
-            #expect(Set(SpecTaskCommand.names).count == 17)
+            #expect(Set(SpecTaskCommand.names).count == 18)
             for name in SpecTaskCommand.names {
                 #expect(SpecTaskCommand.payloadFields(name: name) != nil)
                 #expect(SpecTaskCommand.payloadFields(type: SpecTaskCommand.typePrefix + name) != nil)

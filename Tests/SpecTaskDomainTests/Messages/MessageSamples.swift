@@ -62,6 +62,13 @@ enum MessageSamples {
         ),
         .stopZedInstance(StopZedInstance(reason: "done for today")),
         .approveImplementation(ApproveImplementation(approver: "alice", comments: "Ship it")),
+        .requestImplementationChanges(
+            RequestImplementationChanges(
+                reviewer: "bob",
+                comments: "Handle expired tokens",
+                implementationTaskIndexes: [2, 3]
+            )
+        ),
         .cancel(CancelSpecTask(reason: "superseded")),
         .archive(ArchiveSpecTask(archived: false)),
         .setSharedContext(SetSharedContext(key: "api.base_url", value: "https://api.example.com/v1")),
@@ -83,6 +90,7 @@ enum MessageSamples {
         .updateZedThread(UpdateZedThread(workSessionID: "ws-1")),
         .stopZedInstance(StopZedInstance()),
         .approveImplementation(ApproveImplementation(approver: "a")),
+        .requestImplementationChanges(RequestImplementationChanges(comments: "", implementationTaskIndexes: [])),
         .cancel(CancelSpecTask()),
         .archive(ArchiveSpecTask()),
         .setSharedContext(SetSharedContext(key: "k", value: nil)),

@@ -225,7 +225,7 @@ extension MessagesTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: SchemaFiles.directory.path)
                 .filter { $0.hasSuffix(".schema.json") && $0 != "common.schema.json" }
             #expect(Set(files) == Set(SchemaFiles.messageTypes.map { "\($0).schema.json" }))
-            #expect(SchemaFiles.messageTypes.count == 17 + 8 + 6 + 2 + 12)
+            #expect(SchemaFiles.messageTypes.count == 18 + 8 + 6 + 2 + 12)
         }
 
         @Test("each command and Zed event schema states exactly the decoder's members, types and limits")
@@ -426,11 +426,11 @@ enum SchemaFiles {
             return types(of: schema) == ["boolean"]
         case .oneOf(let values):
             return types(of: schema) == ["string"] && schema["enum"] as? [String] == values
-        case .stringArray(let itemLength, let maxCount):
+        case .array(let item, let maxCount):
             guard types(of: schema) == ["array"], schema["maxItems"] as? Int == maxCount,
                 let items = schema["items"] as? [String: Any]
             else { return false }
-            return try matches(resolve(items).schema, .string(itemLength))
+            return try matches(resolve(items).schema, item)
         case .anyJSON:
             return schema["type"] == nil && schema["$ref"] == nil
         case .objects(let fields, let maxCount):
