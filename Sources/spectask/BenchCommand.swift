@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import SpecTaskDomain
+import SpecTaskStore
 import SpecTaskWorker
 
 struct BenchCommand: AsyncParsableCommand {
@@ -166,6 +167,18 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
 
+        // A transaction's cost may grow with the tables: the report says how full they were.
+        do {
+            let size = try await withPostgres(try connection.database(), logger: logger) { client in
+                try await DatabaseSize.read(client: client, logger: logger)
+            }
+            print(
+                "database: \(size.specTasks) spec tasks, \(size.workSessions) work sessions, \(size.inboxIDs) inbox ids "
+                    + "before the run"
+            )
+        } catch {
+            print("database: not read (\(error)); the run goes on")
+        }
         let stagesBefore = await BenchStages.scrape(metricsURLs)
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
         let producer = try KafkaProducer(
