@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import SpecTaskWorker
+import UnixSignals
 
 struct ChaosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -225,16 +226,33 @@ struct ChaosCommand: AsyncParsableCommand {
         )
 
         // Ctrl-C or SIGTERM: stop the campaign, then clean up like at the end of a run.
-        let signals = SignalWatcher.stopSignals()
-        let running = Task { try await campaign.run(system: system) }
-        let interruption = Task {
-            await signals.wait()
-            guard !Task.isCancelled else { return }
-            print("interrupted: stopping the campaign and cleaning up…")
-            running.cancel()
+        let (result, interrupted) = await withTaskGroup(of: CampaignEnd?.self) { group in
+            group.addTask {
+                do { return .finished(.success(try await campaign.run(system: system))) } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    print("interrupted: stopping the campaign and cleaning up…")
+                    return .interrupted
+                }
+                return nil
+            }
+            // The first to finish cancels the other: an interruption ends the campaign, the campaign's end the
+            // watch for signals.
+            var result: Result<Bool, any Error> = .failure(CancellationError())
+            var interrupted = false
+            while let next = await group.next() {
+                group.cancelAll()
+                switch next {
+                case .finished(let outcome): result = outcome
+                case .interrupted: interrupted = true
+                case nil: break
+                }
+            }
+            return (result, interrupted)
         }
-        let result = await running.result
-        interruption.cancel()
 
         print(keep ? "stopping the workers and PostgreSQL (keeping \(directory.path))…" : "cleaning up…")
         for problem in await system.tearDown(keep: keep) { print("warning: \(problem)") }
@@ -244,11 +262,17 @@ struct ChaosCommand: AsyncParsableCommand {
             return
         case .success(false):
             throw ExitCode(1)
-        case .failure(let error) where error is CancellationError || running.isCancelled:
+        case .failure(let error) where error is CancellationError || interrupted:
             throw ExitCode(130)
         case .failure(let error):
             print("chaos campaign aborted: \(error)")
             throw ExitCode(1)
         }
     }
+}
+
+/// How a campaign run ended, as the task group in `run()` sees it.
+private enum CampaignEnd: Sendable {
+    case finished(Result<Bool, any Error>)
+    case interrupted
 }

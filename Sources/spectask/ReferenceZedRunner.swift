@@ -35,8 +35,16 @@ actor ReferenceZedRunner {
 
     private struct RunningThread {
         var command: CreateZedThread
+        /// Which start of this thread id the entry belongs to: a loop whose thread was stopped and created again
+        /// must not go on as the new one.
+        var serial: Int
         var progress = 0
-        var task: Task<Void, Never>?
+    }
+
+    /// A thread to run: what `handle` returns for a `create_thread`, for the caller to run as a child task.
+    struct ThreadStart: Sendable {
+        var command: CreateZedThread
+        var serial: Int
     }
 
     private let producer: KafkaProducer
@@ -47,6 +55,7 @@ actor ReferenceZedRunner {
     private let runID = UUID().uuidString.prefix(8).lowercased()
     private var sent = 0
     private var instances: [String: Instance] = [:]
+    private var threadStarts = 0
 
     init(producer: KafkaProducer, topics: WorkerTopics, settings: Settings, logger: Logger) {
         self.producer = producer
@@ -88,18 +97,16 @@ actor ReferenceZedRunner {
     }
 
     /// Cancels every thread's work and waits for it, so nothing sends after this returns.
-    func stopAllThreads() async {
-        let tasks = instances.values.flatMap { $0.threads.values.compactMap(\.task) }
+    func stopAllThreads() {
         instances.removeAll()
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
     }
 
     /// Acts on one command from the worker.
-    func handle(_ command: ZedCommand) async {
+    /// - Returns: The thread to run when the command created one; the caller runs it (``run(_:)``) as a child task.
+    func handle(_ command: ZedCommand) async -> ThreadStart? {
         switch command {
         case .createInstance(let create):
-            guard instances[create.instanceID] == nil else { return }
+            guard instances[create.instanceID] == nil else { return nil }
             instances[create.instanceID] = Instance(
                 specTaskID: create.specTaskID,
                 token: create.runnerToken,
@@ -110,16 +117,19 @@ actor ReferenceZedRunner {
         case .createThread(let create):
             guard instances[create.instanceID] != nil,
                 instances[create.instanceID]?.threads[create.threadID] == nil
-            else { return }
+            else { return nil }
             logger.info("thread \(create.threadID) started for work session \(create.workSessionID)")
-            instances[create.instanceID]?.threads[create.threadID] = RunningThread(command: create)
-            let task = Task { await self.run(create) }
-            instances[create.instanceID]?.threads[create.threadID]?.task = task
+            threadStarts += 1
+            instances[create.instanceID]?.threads[create.threadID] = RunningThread(
+                command: create,
+                serial: threadStarts
+            )
+            return ThreadStart(command: create, serial: threadStarts)
         case .stopThread(let stop):
-            instances[stop.instanceID]?.threads.removeValue(forKey: stop.threadID)?.task?.cancel()
+            // Its loop notices at its next step that the thread is gone.
+            instances[stop.instanceID]?.threads.removeValue(forKey: stop.threadID)
         case .stopInstance(let stop):
-            guard let instance = instances.removeValue(forKey: stop.instanceID) else { return }
-            for thread in instance.threads.values { thread.task?.cancel() }
+            guard let instance = instances.removeValue(forKey: stop.instanceID) else { return nil }
             logger.info("instance \(stop.instanceID) stopped: \(stop.reason)")
             await send(
                 .instanceStopped(ZedInstanceStopped(instanceID: stop.instanceID, reason: "stopped as asked")),
@@ -133,7 +143,7 @@ actor ReferenceZedRunner {
             )
             guard settings.coordinate, message.kind == .request,
                 instances[message.instanceID]?.threads[message.threadID] != nil
-            else { return }
+            else { return nil }
             await send(
                 .coordinationMessage(
                     ZedCoordinationMessage(
@@ -150,10 +160,18 @@ actor ReferenceZedRunner {
         case .budgetExceeded(let notice):
             logger.warning("thread \(notice.threadID): \(notice.reason)")
         }
+        return nil
     }
 
-    /// One thread's work: created, a few activities, maybe a spawn request and a question, then completed.
-    private func run(_ thread: CreateZedThread) async {
+    /// Whether the thread of `start` still runs: not stopped, its instance not stopped, not started anew since.
+    private func isRunning(_ start: ThreadStart) -> Bool {
+        instances[start.command.instanceID]?.threads[start.command.threadID]?.serial == start.serial
+    }
+
+    /// One thread's work: created, a few activities, maybe a spawn request and a question, then completed. Ends
+    /// early, at its next step, when the thread or its instance is stopped.
+    func run(_ start: ThreadStart) async {
+        let thread = start.command
         let instanceID = thread.instanceID
         await send(
             .threadCreated(
@@ -169,7 +187,7 @@ actor ReferenceZedRunner {
         let steps = max(1, settings.steps)
         for step in 1...steps {
             try? await Task.sleep(for: settings.stepInterval)
-            guard !Task.isCancelled, instances[instanceID]?.threads[thread.threadID] != nil else { return }
+            guard !Task.isCancelled, isRunning(start) else { return }
             let progress = step * 100 / steps
             instances[instanceID]?.threads[thread.threadID]?.progress = progress
             let kind = kinds[(step - 1) % kinds.count]
@@ -195,9 +213,8 @@ actor ReferenceZedRunner {
             )
             if step == (steps + 1) / 2 { await halfway(thread) }
         }
-        guard !Task.isCancelled, instances[instanceID]?.threads.removeValue(forKey: thread.threadID) != nil else {
-            return
-        }
+        guard !Task.isCancelled, isRunning(start) else { return }
+        instances[instanceID]?.threads.removeValue(forKey: thread.threadID)
         await send(
             .threadCompleted(
                 ZedThreadCompleted(

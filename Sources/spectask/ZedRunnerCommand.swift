@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import ServiceLifecycle
 import SpecTaskDomain
 import SpecTaskWorker
 
@@ -98,63 +99,62 @@ struct ZedRunnerCommand: AsyncParsableCommand {
         )
         logger.info("reference Zed runner consuming \(topics.zedCommands) as group \(groupID)")
 
-        let signals = SignalWatcher.stopSignals()
-        // The producer runs until everything that sends through it has stopped: a send queued after its flush
-        // would never get its delivery report.
-        let producing = Task { try await producer.run() }
-        let heartbeats = Task { await runner.heartbeatLoop() }
-        let consuming = Task {
+        // Services stop in reverse order on SIGTERM or SIGINT: the consumer closes, which ends the commands loop
+        // (its threads stop at their next step), then the heartbeats, and the producer last, once nothing is left
+        // to send through it (a send queued after its flush would never get its delivery report).
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: producer),
+                    .init(service: RunnerHeartbeats(runner: runner)),
+                    .init(
+                        service: RunnerCommands(consumer: consumer, runner: runner, logger: logger),
+                        successTerminationBehavior: .gracefullyShutdownGroup
+                    ),
+                    .init(service: consumer),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("reference Zed runner stopped")
+    }
+}
+
+/// Sends the runner's heartbeats until graceful shutdown.
+struct RunnerHeartbeats: Service {
+    let runner: ReferenceZedRunner
+
+    func run() async {
+        await cancelWhenGracefulShutdown { await runner.heartbeatLoop() }
+    }
+}
+
+/// Reads `zed.commands` and hands each command to the runner; every thread it starts runs as a child task of this
+/// service, so nothing outlives it. Ends when the consumer closes (graceful shutdown), once the threads stopped.
+struct RunnerCommands: Service {
+    let consumer: KafkaConsumer
+    let runner: ReferenceZedRunner
+    let logger: Logger
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
             for try await event in consumer.events() {
                 guard case .messages(let messages) = event else { continue }
                 for message in messages {
                     do {
                         let (_, command) = try EventDecoder.decodeZedCommand(message.value)
-                        await runner.handle(command)
+                        if let thread = await runner.handle(command) {
+                            group.addTask { await runner.run(thread) }
+                        }
                     } catch {
                         logger.warning("skipping a message on \(message.topic) that is not a Zed command: \(error)")
                     }
                 }
                 try? await consumer.commit(messages)
             }
+            await runner.stopAllThreads()
         }
-        await signals.wait()
-        logger.info("stopping the reference Zed runner")
-        heartbeats.cancel()
-        await consumer.close()
-        consuming.cancel()
-        _ = await heartbeats.result
-        _ = await consuming.result
-        await runner.stopAllThreads()
-        producing.cancel()
-        _ = await producing.result
-    }
-}
-
-/// Waits for SIGTERM or SIGINT.
-///
-/// `@unchecked`: the signal sources are only kept alive here, never touched after `stopSignals()` set them up.
-final class SignalWatcher: @unchecked Sendable {
-    private let stream: AsyncStream<Void>
-    private let sources: [any DispatchSourceSignal]
-
-    private init(stream: AsyncStream<Void>, sources: [any DispatchSourceSignal]) {
-        self.stream = stream
-        self.sources = sources
-    }
-
-    static func stopSignals() -> SignalWatcher {
-        let (stream, continuation) = AsyncStream<Void>.makeStream()
-        let sources = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-        return SignalWatcher(stream: stream, sources: sources)
-    }
-
-    func wait() async {
-        for await _ in stream { return }
     }
 }

@@ -131,6 +131,21 @@ struct WorkerProcessTests {
         #expect(worker.output.contains("worker stopped"))
     }
 
+    @Test("the reference Zed runner stops cleanly on SIGTERM and on SIGINT", arguments: [SIGTERM, SIGINT])
+    func runnerStopsCleanly(signal: Int32) async throws {
+        let prefix = TestEnvironment.unique("r") + "."
+        let topics = try await Self.run([
+            "topics", "apply", "--topic-prefix", prefix, "--topics-dir", Self.repositoryPath("topics"),
+        ])
+        #expect(topics.status == 0, "topics apply failed: \(topics.output)")
+        let runner = try Child(["zed-runner", "--topic-prefix", prefix, "--group-id", TestEnvironment.unique("g")])
+        try await runner.waitForOutput(containing: "reference Zed runner consuming", timeout: .seconds(30))
+        kill(runner.process.processIdentifier, signal)
+        let status = try await runner.waitForExit(timeout: .seconds(20))
+        #expect(status == 0, "output:\n\(runner.output)")
+        #expect(runner.output.contains("reference Zed runner stopped"), "output:\n\(runner.output)")
+    }
+
     @Test("the binary runs with librdkafka 2.1 or newer")
     func linkedLibrdkafka() async throws {
         let (status, output) = try await Self.run(["version"])
