@@ -97,8 +97,6 @@ struct ZedRunnerCommand: AsyncParsableCommand {
             ),
             logger: logger
         )
-        logger.info("reference Zed runner consuming \(topics.zedCommands) as group \(groupID)")
-
         // Services stop in reverse order on SIGTERM or SIGINT: the consumer closes, which ends the commands loop
         // (its threads stop at their next step), then the heartbeats, and the producer last, once nothing is left
         // to send through it (a send queued after its flush would never get its delivery report).
@@ -108,7 +106,12 @@ struct ZedRunnerCommand: AsyncParsableCommand {
                     .init(service: producer),
                     .init(service: RunnerHeartbeats(runner: runner)),
                     .init(
-                        service: RunnerCommands(consumer: consumer, runner: runner, logger: logger),
+                        service: RunnerCommands(
+                            consumer: consumer,
+                            runner: runner,
+                            started: "reference Zed runner consuming \(topics.zedCommands) as group \(groupID)",
+                            logger: logger
+                        ),
                         successTerminationBehavior: .gracefullyShutdownGroup
                     ),
                     .init(service: consumer),
@@ -136,9 +139,13 @@ struct RunnerHeartbeats: Service {
 struct RunnerCommands: Service {
     let consumer: KafkaConsumer
     let runner: ReferenceZedRunner
+    /// Logged when it starts: the service group traps SIGTERM and SIGINT before it starts its services, so from
+    /// this line on a signal means a graceful shutdown (tests wait for it before they send one).
+    let started: String
     let logger: Logger
 
     func run() async throws {
+        logger.info("\(started)")
         try await withThrowingDiscardingTaskGroup { group in
             for try await event in consumer.events() {
                 guard case .messages(let messages) = event else { continue }
