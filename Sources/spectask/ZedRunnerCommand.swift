@@ -135,7 +135,8 @@ struct RunnerHeartbeats: Service {
 }
 
 /// Reads `zed.commands` and hands each command to the runner; every thread it starts runs as a child task of this
-/// service, so nothing outlives it. Ends when the consumer closes (graceful shutdown), once the threads stopped.
+/// service, so nothing outlives it. Stops its threads when the consumer closes, and ends at its own turn in the
+/// graceful shutdown.
 struct RunnerCommands: Service {
     let consumer: KafkaConsumer
     let runner: ReferenceZedRunner
@@ -163,5 +164,8 @@ struct RunnerCommands: Service {
             }
             await runner.stopAllThreads()
         }
+        // The consumer closed because the group is shutting down: its service comes after this one, so it is told
+        // first. Returning before this service's own turn would count as finishing unexpectedly (exit 1).
+        try? await gracefulShutdown()
     }
 }
