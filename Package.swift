@@ -108,6 +108,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The CloudEvents interop test's Python side, run by CloudEventsInteropTests.
+            exclude: ["Interop"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,3 +1,5 @@
+import SpecTaskDomain
+
 /// What a worker does, beyond where the services are.
 public struct WorkerSettings: Sendable, Hashable {
     /// The consumer group all workers share; Kafka splits the input partitions among them.
@@ -19,6 +21,8 @@ public struct WorkerSettings: Sendable, Hashable {
     public var heartbeatTimeout: Duration
     /// A disconnected instance with no heartbeat for this long (since the last one) fails, with its sessions.
     public var heartbeatFailAfter: Duration
+    /// A pending instance (created, its runner has not reported it ready) this old fails, with its sessions.
+    public var instanceReadyTimeout: Duration
     /// How often each worker looks for instances that went quiet.
     public var sweepInterval: Duration
     /// A database call of the ingest loop (a claim, a batch) that takes longer is abandoned and retried.
@@ -42,6 +46,7 @@ public struct WorkerSettings: Sendable, Hashable {
         adminPort: Int = 8081,
         heartbeatTimeout: Duration = .seconds(15),
         heartbeatFailAfter: Duration = .seconds(60),
+        instanceReadyTimeout: Duration = .seconds(120),
         sweepInterval: Duration = .seconds(1),
         databaseTimeout: Duration = .seconds(10),
         inboxRetention: Duration = WorkerSettings.defaultInboxRetention,
@@ -58,6 +63,7 @@ public struct WorkerSettings: Sendable, Hashable {
         self.adminPort = adminPort
         self.heartbeatTimeout = heartbeatTimeout
         self.heartbeatFailAfter = heartbeatFailAfter
+        self.instanceReadyTimeout = instanceReadyTimeout
         self.sweepInterval = sweepInterval
         self.databaseTimeout = databaseTimeout
         self.inboxRetention = inboxRetention
@@ -77,6 +83,11 @@ public struct WorkerSettings: Sendable, Hashable {
     public static let developmentRunnerSecret = "spectask-development-secret"
 
     public var topics: WorkerTopics { WorkerTopics(prefix: topicPrefix) }
+
+    /// When the sweeper times out a Zed instance.
+    public var instanceTimeouts: ZedInstanceTimeouts {
+        ZedInstanceTimeouts(ready: instanceReadyTimeout, heartbeat: heartbeatTimeout, failAfter: heartbeatFailAfter)
+    }
 
     static func inputTopics(prefix: String) -> [String] {
         [prefix + TopicNames.commands, prefix + TopicNames.zedEvents]

@@ -256,6 +256,7 @@ struct ChaosChecks {
                 return thread
             }
             if state.zedInstance?.lastHeartbeatAt != nil { state.zedInstance?.lastHeartbeatAt = zero }
+            if state.zedInstance?.createdAt != nil { state.zedInstance?.createdAt = zero }
             state.sharedContext = state.sharedContext.map { entry in
                 var entry = entry
                 entry.updatedAt = zero

@@ -109,7 +109,7 @@ final class ChaosLedger: Sendable {
                 return
             }
             let subject = event.subject ?? ""
-            let sequence = event.sequence ?? 0
+            let sequence = event.spectasksequence ?? 0
             if sequence > 0 { state.trails[subject, default: Trail()].events.append((sequence, event.id)) }
             let name =
                 event.type.hasPrefix(StatusEvent.typePrefix)

@@ -100,7 +100,7 @@ struct WatchScreen {
     /// One line per status event, e.g. `12:00:01 auth-1 #7 work session ws-1: pending → active`.
     static func describe(_ status: StatusEvent, event: CloudEvent) -> String {
         let time = event.date.map { $0.formatted(date: .omitted, time: .standard) } ?? ""
-        let head = "\(time) \(event.subject ?? "") #\(event.sequence ?? 0)"
+        let head = "\(time) \(event.subject ?? "") #\(event.spectasksequence ?? 0)"
         func arrow(_ from: String?, _ to: String) -> String {
             from.map { $0 == to ? to : "\($0) → \(to)" } ?? "created (\(to))"
         }

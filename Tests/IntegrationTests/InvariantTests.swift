@@ -1008,8 +1008,8 @@ enum Scenario {
         }
         for task in model.tasks {
             let messages = byTask[task] ?? []
-            let sequenced = messages.filter { ($0.event.sequence ?? 0) > 0 }
-            let sequences = sequenced.compactMap(\.event.sequence)
+            let sequenced = messages.filter { ($0.event.spectasksequence ?? 0) > 0 }
+            let sequences = sequenced.compactMap(\.event.spectasksequence)
             let expected = (model.statusEvents[task] ?? []).filter { $0.sequence > 0 }
             if sequences != Array(1...Int64(max(expected.count, 1))).prefix(expected.count).map({ $0 }) {
                 problems.append("task \(task): sequences in arrival order \(sequences), expected 1…\(expected.count)")
@@ -1021,7 +1021,9 @@ enum Scenario {
                     "task \(task): status events differ from the model, first at \(String(describing: first))"
                 )
             }
-            let unsequenced = messages.filter { $0.event.sequence == 0 }.compactMap(\.status).map(Normalize.event)
+            let unsequenced = messages.filter { $0.event.spectasksequence == 0 }.compactMap(\.status).map(
+                Normalize.event
+            )
             let expectedUnsequenced = (model.statusEvents[task] ?? []).filter { $0.sequence == 0 }.map {
                 Normalize.event($0.event)
             }
@@ -1060,7 +1062,7 @@ enum Scenario {
 
     static func statusEvents(_ system: SystemUnderTest, task: String) -> [TopicListener.Message] {
         system.status.messages.filter { $0.event.subject == task && $0.status != nil }
-            .sorted { ($0.event.sequence ?? 0) < ($1.event.sequence ?? 0) }
+            .sorted { ($0.event.spectasksequence ?? 0) < ($1.event.spectasksequence ?? 0) }
     }
 
     /// Work sessions whose thread the runner was asked to create, in order, each once (republished copies dropped).
@@ -1108,6 +1110,7 @@ enum Normalize {
     static func instance(_ instance: ZedInstance) -> ZedInstance {
         var instance = instance
         instance.lastHeartbeatAt = date(instance.lastHeartbeatAt)
+        instance.createdAt = date(instance.createdAt)
         return instance
     }
 

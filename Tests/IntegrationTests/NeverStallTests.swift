@@ -167,29 +167,18 @@ struct NeverStallTests {
                 try await outbox.append(messages, on: connection)
             }
 
-            try await withProducer { producer in
-                let relay = OutboxRelay(client: fixture.client, producer: producer, logger: TestEnvironment.logger)
-                let pass = try await relay.publishOnce(Set(OutboxShards.all))
-                #expect(pass.delivered == 3)
-                #expect(pass.deadLettered.map(\.topic) == [topic, "no such topic!"])
-                #expect(pass.deadLettered.first?.code == "MSG_SIZE_TOO_LARGE")
-                #expect(pass.failed == 0)
-            }
+            let pass = try await relayOnce(fixture.client)
+            #expect(pass.delivered == 3)
+            #expect(pass.deadLettered.map(\.topic) == [topic, "no such topic!"])
+            #expect(pass.deadLettered.first?.code == "MSG_SIZE_TOO_LARGE")
+            #expect(pass.failed == 0)
             #expect(try await fixture.count("SELECT count(*) FROM outbox") == 0)
             let letters = try await outbox.deadLetters(client: fixture.client)
             #expect(letters.map(\.size) == [2_000_000 + "too large".utf8.count, "bad topic".utf8.count])
             #expect(letters.allSatisfy { !$0.reason.isEmpty })
 
             // The three others are on the topic, in order.
-            let consumer = try KafkaConsumer(
-                configuration: TestEnvironment.consumerConfiguration(
-                    group: TestEnvironment.unique("dead-letter-check"),
-                    topics: [topic]
-                ),
-                logger: TestEnvironment.logger
-            )
-            defer { Task { await consumer.close() } }
-            let (received, _) = try await pollUntil(consumer) { $0.count >= 3 }
+            let received = try await pollTopic(topic) { $0.count >= 3 }
             #expect(received.map { String(decoding: $0.value, as: UTF8.self) } == ["first", "second", "third"])
         }
     }

@@ -101,6 +101,28 @@ func pollUntil(
     return (messages, events)
 }
 
+/// Reads `topic` from its beginning, in a consumer group of its own, until `predicate` holds for everything received.
+func pollTopic(
+    _ topic: String,
+    timeout: Duration = .seconds(60),
+    until predicate: ([KafkaConsumerMessage]) -> Bool
+) async throws -> [KafkaConsumerMessage] {
+    let consumer = try KafkaConsumer(
+        configuration: TestEnvironment.consumerConfiguration(group: TestEnvironment.unique("poll"), topics: [topic]),
+        logger: TestEnvironment.logger
+    )
+    defer { Task { await consumer.close() } }
+    return try await pollUntil(consumer, timeout: timeout, predicate).messages
+}
+
+/// One pass of an outbox relay over every shard, with a producer of its own.
+func relayOnce(_ client: PostgresClient) async throws -> OutboxRelayPass {
+    try await withProducer { producer in
+        try await OutboxRelay(client: client, producer: producer, logger: TestEnvironment.logger)
+            .publishOnce(Set(OutboxShards.all))
+    }
+}
+
 struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out \(what)" }

@@ -61,7 +61,7 @@ struct WorkflowTests {
         var seen: Set<String> = []
         let sequences = system.status.messages.filter { $0.event.subject == task }
             .filter { !afterDeduplication || seen.insert($0.event.id).inserted }
-            .compactMap(\.event.sequence)
+            .compactMap(\.event.spectasksequence)
         #expect(
             sequences == Array(1...Int64(max(sequences.count, 1))).prefix(sequences.count).map { $0 },
             sourceLocation: sourceLocation

@@ -191,6 +191,79 @@ struct ZedIntegrationTests {
         #expect(state.workSessions.allSatisfy { $0.status == .failed })
     }
 
+    @Test("an instance no runner answers fails once with two sweepers; a retry opens a new one that a runner answers")
+    func instanceReadyTimeout() async throws {
+        // Two workers, so two sweepers race for the timeout: it must still fire once.
+        let system = try await SystemUnderTest.start(
+            workers: 2,
+            environment: ["SPECTASK_INSTANCE_READY_TIMEOUT": "3s", "SPECTASK_SWEEP_INTERVAL": "100ms"]
+        )
+        defer { Task { await system.stop() } }
+        let (task, instance, sessions) = try await system.implementing(plan: Self.twoTasks)
+
+        // No runner answers: the instance fails, and its sessions with it.
+        var state = try await system.waitForState(of: task, "the instance failed") { $0.zedInstance?.status == .failed }
+        #expect(state.zedInstance?.lastError?.hasPrefix("no instance_ready from its runner within") == true)
+        _ = try await system.status.waitForCount(2, timeout: .seconds(30), "the sessions' failures") { message in
+            guard message.event.subject == task, case .workSessionChanged(let change) = message.status else {
+                return false
+            }
+            return change.to == .failed
+        }
+        state = try await system.state(of: task)
+        #expect(state.workSessions.map(\.status) == [.failed, .failed])
+        #expect(state.task.status == .implementationFailed)
+
+        // A retry opens a new instance with a token of its own, and asks for the retry's thread in it.
+        let retried = try await system.apply(
+            .retryWorkSession(RetryWorkSession(workSessionID: sessions[0])),
+            task: task
+        )
+        let newID = try #require(retried.created.zedInstanceID)
+        let retry = try #require(retried.created.workSessionIDs.first)
+        let replacement = try await system.createdInstance(of: task, instanceID: newID)
+        #expect(newID != instance.instanceID && replacement.runnerToken != instance.runnerToken)
+        // A runner answers the new instance (before its own ready timeout) and opens the thread.
+        try await Self.createThreads(system, task, replacement, sessions: [retry])
+        let thread = try await system.zedCommands.wait(timeout: .seconds(30), "create_thread of \(retry)") {
+            $0.event.subject == task && $0.event.type == "zed.command.create_thread"
+                && (try? EventDecoder.decodeZedCommand($0.raw.value).1).map {
+                    if case .createThread(let create) = $0 {
+                        create.workSessionID == retry && create.instanceID == newID
+                    } else {
+                        false
+                    }
+                } == true
+        }
+        #expect(thread.raw.key == Array(newID.utf8), "zed.commands are keyed by the instance")
+
+        // The old instance's runner is turned away.
+        let stale = try await system.sendZedEvent(
+            .heartbeat(ZedHeartbeat(instanceID: instance.instanceID)),
+            task: task,
+            token: instance.runnerToken
+        )
+        #expect(try await system.rejection(of: stale).code == "unknown_zed_instance")
+        state = try await system.state(of: task)
+        #expect(state.zedInstance?.id == newID && state.zedInstance?.status == .ready)
+
+        // The failure was announced once, and the old runner told to stop.
+        try await Task.sleep(for: .seconds(1))
+        let instanceChanges = system.status.messages.filter { $0.event.subject == task }.compactMap { message in
+            if case .zedInstanceChanged(let change) = message.status, let from = change.from, from != change.to {
+                return "\(change.zedInstance.id):\(from.rawValue)→\(change.to.rawValue)"
+            }
+            return nil
+        }
+        #expect(instanceChanges == ["\(instance.instanceID):pending→failed", "\(newID):pending→ready"])
+        let stops = system.zedCommandsSent(for: task).filter {
+            if case .stopInstance(let stop) = $0 { stop.instanceID == instance.instanceID } else { false }
+        }
+        #expect(stops.count == 1)
+        WorkflowTests.expectGapFreeSequence(system, task: task)
+        try system.expectOutputsConform()
+    }
+
     @Test(
         "coordination: a message reaches its thread, a reply its sender, a broadcast every other thread of the task only"
     )

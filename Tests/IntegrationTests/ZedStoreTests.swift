@@ -51,6 +51,37 @@ struct ZedStoreTests {
         }
     }
 
+    /// Four sweepers, each with its clock stopped at `time`, sweeping once at the same time.
+    ///
+    /// - Parameters:
+    ///   - partitions: The `zed.events` partitions each sweeper owns and has read to the end.
+    ///   - prefix: Another system's topic prefix, instead of the fixture's.
+    /// - Returns: How many timeouts they fired between them.
+    static func race(
+        _ fixture: StoreFixture,
+        _ settings: WorkerSettings,
+        at time: Date,
+        partitions: Set<Int32>,
+        prefix: String? = nil
+    ) async throws -> Int {
+        var scoped = settings
+        if let prefix { scoped.topicPrefix = prefix }
+        let sweepers = (0..<4).map { _ in
+            HeartbeatSweeper(
+                client: fixture.client,
+                settings: scoped,
+                runnerTokens: Scenario.runnerTokens,
+                scope: SweepScope(partitions: partitions),
+                clock: { time },
+                logger: TestEnvironment.logger
+            )
+        }
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for sweeper in sweepers { group.addTask { try await sweeper.sweepOnce() } }
+            return try await group.reduce(0, +)
+        }
+    }
+
     static func state(_ fixture: StoreFixture, _ task: String) async throws -> SpecTaskState {
         try #require(
             try await SpecTaskRepository(logger: TestEnvironment.logger).loadSnapshot([task], client: fixture.client)[
@@ -175,27 +206,8 @@ struct ZedStoreTests {
                     """
                 ) == 1
             )
-            func sweepers(at time: Date, partitions: Set<Int32> = [0], prefix: String? = nil) -> [HeartbeatSweeper] {
-                var scoped = settings
-                if let prefix { scoped.topicPrefix = prefix }
-                return (0..<4).map { _ in
-                    HeartbeatSweeper(
-                        client: fixture.client,
-                        settings: scoped,
-                        runnerTokens: Scenario.runnerTokens,
-                        scope: SweepScope(partitions: partitions),
-                        clock: { time },
-                        logger: TestEnvironment.logger
-                    )
-                }
-            }
             func race(at time: Date, partitions: Set<Int32> = [0], prefix: String? = nil) async throws -> Int {
-                try await withThrowingTaskGroup(of: Int.self) { group in
-                    for sweeper in sweepers(at: time, partitions: partitions, prefix: prefix) {
-                        group.addTask { try await sweeper.sweepOnce() }
-                    }
-                    return try await group.reduce(0, +)
-                }
+                try await Self.race(fixture, settings, at: time, partitions: partitions, prefix: prefix)
             }
 
             #expect(try await race(at: heard.addingTimeInterval(5)) == 0)  // not silent long enough
@@ -224,6 +236,124 @@ struct ZedStoreTests {
                 """
             )
             #expect(changes == 2)
+        }
+    }
+
+    @Test("four sweepers racing fail a pending instance once; a retry replaces it, and its id stays taken")
+    func readyTimeoutRaceAndReplacement() async throws {
+        try await StoreFixture.with { fixture in
+            let task = "ready-task"
+            let generations = try await Self.implementing(fixture, task: task)
+            let instance = "\(task)-zi"
+            let created = try #require(try await Self.state(fixture, task).zedInstance?.createdAt)
+            // Stored with this system's events topic; the partition is known once a runner reports.
+            #expect(
+                try await fixture.count(
+                    """
+                    SELECT count(*)::int FROM zed_instances WHERE id = '\(instance)' AND created_at IS NOT NULL
+                    AND events_topic = '\(fixture.topics.zedEvents)' AND events_partition IS NULL
+                    """
+                ) == 1
+            )
+            var settings = WorkerSettings(
+                topicPrefix: String(fixture.topics.commands.dropLast("spectask.commands".count))
+            )
+            settings.instanceReadyTimeout = .seconds(60)
+            func race(
+                after seconds: TimeInterval,
+                partitions: Set<Int32> = [0],
+                prefix: String? = nil
+            ) async throws
+                -> Int
+            {
+                try await Self.race(
+                    fixture,
+                    settings,
+                    at: created.addingTimeInterval(seconds),
+                    partitions: partitions,
+                    prefix: prefix
+                )
+            }
+
+            #expect(try await race(after: 59) == 0)
+            // Another system on the same database, or a worker that owns no zed.events partition, leaves it alone.
+            #expect(try await race(after: 1000, prefix: "another-system.") == 0)
+            #expect(try await race(after: 1000, partitions: []) == 0)
+            // No partition known yet: any sweeper of this system that has read its own partitions fires it, once.
+            #expect(try await race(after: 61, partitions: [3]) == 1)
+            var state = try await Self.state(fixture, task)
+            #expect(state.zedInstance?.status == .failed)
+            #expect(state.zedInstance?.lastError?.hasPrefix("no instance_ready from its runner within") == true)
+            #expect(state.workSessions.map(\.status) == [.failed, .failed])
+            #expect(state.task.status == .implementationFailed)
+            #expect(try await race(after: 300) == 0)
+            let failures = """
+                SELECT count(*)::int FROM outbox WHERE topic = '\(fixture.topics.status)'
+                AND convert_from(payload, 'UTF8')::jsonb->>'type' = 'spectask.status.zed_instance_changed'
+                AND convert_from(payload, 'UTF8')::jsonb->'data'->>'from' = 'pending'
+                AND convert_from(payload, 'UTF8')::jsonb->'data'->>'to' = 'failed'
+                """
+            #expect(try await fixture.count(failures) == 1)
+
+            // A retry opens a new instance; both rows stay, the old one marked replaced.
+            let retry = try await fixture.applier.apply(
+                fixture.messages(
+                    [("\(task)-retry", .retryWorkSession(RetryWorkSession(workSessionID: "ws-\(task)-start-1")))],
+                    task: task,
+                    partition: 0,
+                    firstOffset: 100
+                ),
+                generations: generations
+            )
+            #expect(retry.applied == 1)
+            let replacement = "zi-\(task)-retry-1"
+            state = try await Self.state(fixture, task)
+            #expect(state.zedInstance?.id == replacement && state.zedInstance?.status == .pending)
+            #expect(
+                try await fixture.count(
+                    """
+                    SELECT count(*)::int FROM zed_instances WHERE spec_task_id = '\(task)'
+                    AND ((id = '\(instance)' AND replaced_at IS NOT NULL)
+                      OR (id = '\(replacement)' AND replaced_at IS NULL AND events_topic = '\(fixture.topics.zedEvents)'))
+                    """
+                ) == 2
+            )
+
+            // The old runner is turned away; the new one is heard, and its partition recorded.
+            let events = try await fixture.applier.apply(
+                Self.zedMessages(
+                    [
+                        ("old-ready", .instanceReady(ZedInstanceReady(instanceID: instance))),
+                        ("new-ready", .instanceReady(ZedInstanceReady(instanceID: replacement))),
+                    ],
+                    task: task,
+                    fixture: fixture
+                ),
+                generations: generations
+            )
+            #expect(events.rejectionsByCode == ["unknown_zed_instance": 1] && events.applied == 1)
+            #expect(try await Self.state(fixture, task).zedInstance?.status == .ready)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*)::int FROM zed_instances WHERE events_partition = 0 AND id = '\(replacement)'"
+                ) == 1
+            )
+
+            // No other spec task may take the old id: its runner's token would open that instance.
+            let other = "other-task"
+            let start = StartImplementation(zedInstanceID: instance)
+            let report = try await fixture.applier.apply(
+                fixture.messages(
+                    fixture.approvedCommands(task: other, plan: "1. One\n") + [
+                        ("\(other)-start", .startImplementation(start))
+                    ],
+                    task: other,
+                    partition: 0,
+                    firstOffset: 200
+                ),
+                generations: generations
+            )
+            #expect(report.rejectionsByCode == ["conflict": 1])
         }
     }
 }

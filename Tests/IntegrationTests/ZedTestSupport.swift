@@ -26,10 +26,22 @@ extension SystemUnderTest {
         return id
     }
 
-    /// The `create_instance` command the worker sent for a task: the instance id and its runner token.
-    func createdInstance(of task: String, timeout: Duration = .seconds(60)) async throws -> CreateZedInstance {
-        let message = try await zedCommands.wait(timeout: timeout, "create_instance of \(task)") {
-            $0.event.subject == task && $0.event.type == "zed.command.create_instance"
+    /// The `create_instance` command the worker sent for a task (the first, or the one of `instanceID`): the
+    /// instance id and its runner token.
+    func createdInstance(
+        of task: String,
+        instanceID: String? = nil,
+        timeout: Duration = .seconds(60)
+    ) async throws -> CreateZedInstance {
+        let message = try await zedCommands.wait(timeout: timeout, "create_instance of \(task)") { message in
+            guard message.event.subject == task, message.event.type == "zed.command.create_instance" else {
+                return false
+            }
+            guard let instanceID else { return true }
+            if case .createInstance(let create)? = try? EventDecoder.decodeZedCommand(message.raw.value).1 {
+                return create.instanceID == instanceID
+            }
+            return false
         }
         guard case .createInstance(let create) = try EventDecoder.decodeZedCommand(message.raw.value).1 else {
             throw TimedOut(what: "a create_instance command")

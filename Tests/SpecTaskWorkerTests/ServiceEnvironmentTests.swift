@@ -118,6 +118,7 @@ struct ServiceEnvironmentTests {
             "SPECTASK_GROUP_ID": "blue", "SPECTASK_TOPIC_PREFIX": "staging.", "SPECTASK_ADMIN_ADDRESS": "0.0.0.0:9000",
             "SPECTASK_MAX_BATCH": "100", "SPECTASK_HEARTBEAT_TIMEOUT": "1500ms", "SPECTASK_HEARTBEAT_FAIL_AFTER": "2m",
             "SPECTASK_SWEEP_INTERVAL": "0.5", "SPECTASK_DATABASE_TIMEOUT": "45s",
+            "SPECTASK_INSTANCE_READY_TIMEOUT": "5m",
         ])
         #expect(settings.databaseTimeout == .seconds(45))
         #expect(settings.groupID == "blue")
@@ -128,6 +129,13 @@ struct ServiceEnvironmentTests {
         #expect(settings.heartbeatTimeout == .milliseconds(1500))
         #expect(settings.heartbeatFailAfter == .seconds(120))
         #expect(settings.sweepInterval == .milliseconds(500))
+        #expect(settings.instanceReadyTimeout == .seconds(300))
+        let timeouts = settings.instanceTimeouts
+        #expect(
+            [timeouts.ready, timeouts.heartbeat, timeouts.failAfter] == [
+                .seconds(300), .milliseconds(1500), .seconds(120),
+            ]
+        )
     }
 
     @Test("heartbeat timeouts default to 15 s and 60 s, swept every second")
@@ -136,6 +144,15 @@ struct ServiceEnvironmentTests {
         #expect(settings.heartbeatTimeout == .seconds(15))
         #expect(settings.heartbeatFailAfter == .seconds(60))
         #expect(settings.sweepInterval == .seconds(1))
+    }
+
+    @Test("a pending instance times out after 2 minutes by default")
+    func instanceReadyTimeoutDefault() throws {
+        #expect(try ServiceEnvironment.workerSettings([:]).instanceReadyTimeout == .seconds(120))
+        #expect(
+            try ServiceEnvironment.workerSettings(["SPECTASK_INSTANCE_READY_TIMEOUT": "2s"]).instanceReadyTimeout
+                == .seconds(2)
+        )
     }
 
     @Test(
@@ -155,6 +172,11 @@ struct ServiceEnvironmentTests {
             (["SPECTASK_SWEEP_INTERVAL": "2d"], "SPECTASK_SWEEP_INTERVAL is '2d'"),
             (["SPECTASK_DATABASE_TIMEOUT": "-5s"], "SPECTASK_DATABASE_TIMEOUT is '-5s'"),
             (["SPECTASK_HEARTBEAT_FAIL_AFTER": "100000m"], "expected a duration"),
+            (["SPECTASK_INSTANCE_READY_TIMEOUT": "later"], "SPECTASK_INSTANCE_READY_TIMEOUT is 'later'"),
+            (["SPECTASK_INSTANCE_READY_TIMEOUT": "-2m"], "expected a duration from 1ms to 24h"),
+            (["SPECTASK_INSTANCE_READY_TIMEOUT": "0s"], "SPECTASK_INSTANCE_READY_TIMEOUT is '0s'"),
+            (["SPECTASK_INSTANCE_READY_TIMEOUT": "3d"], "SPECTASK_INSTANCE_READY_TIMEOUT is '3d'"),
+            (["SPECTASK_INSTANCE_READY_TIMEOUT": "2 minutes"], "SPECTASK_INSTANCE_READY_TIMEOUT is '2 minutes'"),
             (["SPECTASK_HEARTBEAT_TIMEOUT": "60s", "SPECTASK_HEARTBEAT_FAIL_AFTER": "30s"], "must be longer than"),
         ]
     )

@@ -39,18 +39,7 @@ extension DecisionDraft {
             add(ImplementationTask(parsed: parsed, specTaskID: specTaskID))
         }
 
-        add(ZedInstance(id: instanceID, specTaskID: specTaskID))
-        emit(
-            .createInstance(
-                CreateZedInstance(
-                    instanceID: instanceID,
-                    specTaskID: specTaskID,
-                    projectPath: state.task.projectPath,
-                    workspaceConfig: start.workspaceConfig,
-                    runnerToken: context.runnerToken(instanceID)
-                )
-            )
-        )
+        openZedInstance(instanceID, workspaceConfig: start.workspaceConfig)
 
         for (parsed, sessionID) in zip(plan, sessionIDs) {
             let threadID = generatedID("zt", ordinal: parsed.index)
@@ -88,7 +77,7 @@ extension DecisionDraft {
 
     /// A new attempt at the implementation task of a failed or cancelled session, with a new session and
     /// thread; the scheduler starts it like any other. An implementation_failed spec task goes back to
-    /// implementation.
+    /// implementation, and a failed Zed instance is replaced by a new one (`replaceFailedZedInstance`).
     mutating func retryWorkSession(_ retry: RetryWorkSession) throws(Rejection) {
         let position = try existingWorkSession(retry.workSessionID)
         let previous = state.workSessions[position]
@@ -154,6 +143,8 @@ extension DecisionDraft {
             )
         }
         addNextAttempt(of: previous, sessionID: sessionID, threadID: threadID, initialPrompt: previous.initialPrompt)
+        // A failed instance's runner is gone or broken: the new attempt runs in a new instance.
+        try replaceFailedZedInstance(because: "work session \(previous.id) retried")
     }
 
     /// implementation_review → implementation: the reviewer is not satisfied with some implementation tasks. Each

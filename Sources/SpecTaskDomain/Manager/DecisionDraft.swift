@@ -239,10 +239,19 @@ extension DecisionDraft {
 // MARK: - Zed instance
 
 extension DecisionDraft {
-    mutating func add(_ instance: ZedInstance) {
+    /// Makes `instance` the spec task's one instance, created now (its ready timeout counts from here).
+    ///
+    /// - Parameter reason: Why it was created, when it replaces another one.
+    mutating func add(_ instance: ZedInstance, reason: String? = nil) {
+        var instance = instance
+        instance.createdAt = now
         state.zedInstance = instance
         created.zedInstanceID = instance.id
-        emit(.zedInstanceChanged(ZedInstanceChange(from: nil, to: instance.status, zedInstance: instance)))
+        emit(
+            .zedInstanceChanged(
+                ZedInstanceChange(from: nil, to: instance.status, reason: reason, zedInstance: instance)
+            )
+        )
     }
 
     /// Records what the runner reported about the instance other than its status (heartbeat time, resources).

@@ -4,7 +4,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A CloudEvents 1.0 event in the structured JSON format: every message on every topic of this system.
+/// A CloudEvents 1.0 event in the structured JSON format: every message this system writes, and every input it
+/// reads in structured mode (binary-mode inputs are read by ``CommandDecoder`` from Kafka headers, see
+/// ``KafkaBinding``).
 ///
 /// Property names are the CloudEvents attribute names, so the Swift value and the JSON read the same.
 /// Encoding leaves out absent attributes; ``jsonBytes()`` sorts the keys so equal events give equal bytes.
@@ -33,7 +35,11 @@ public struct CloudEvent: Codable, Sendable, Hashable {
     /// Extension: the id of the message this one answers, e.g. the command an outcome is for.
     public var correlationid: String?
     /// Extension: the per-spec-task sequence number of an output event (gap-free on `spectask.status`).
-    public var sequence: Int64?
+    ///
+    /// A private extension rather than the CloudEvents `sequence` extension: that one orders every event of a
+    /// `source` and is a string compared character by character, while this number counts the events of one spec
+    /// task (the `subject`), and readers check it for gaps by arithmetic.
+    public var spectasksequence: Int64?
     /// Extension: the token a Zed runner puts on its events to prove which instance it speaks for.
     public var runnertoken: String?
 
@@ -48,7 +54,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         data: JSONValue? = nil,
         actor: String? = nil,
         correlationid: String? = nil,
-        sequence: Int64? = nil,
+        spectasksequence: Int64? = nil,
         runnertoken: String? = nil
     ) {
         self.specversion = Self.specVersion
@@ -61,7 +67,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         self.data = data
         self.actor = actor
         self.correlationid = correlationid
-        self.sequence = sequence
+        self.spectasksequence = spectasksequence
         self.runnertoken = runnertoken
     }
 
@@ -77,7 +83,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case specversion, id, source, type, subject, time, datacontenttype, data
-        case actor, correlationid, sequence, runnertoken
+        case actor, correlationid, spectasksequence, runnertoken
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,7 +104,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         try container.encodeIfPresent(data, forKey: .data)
         try container.encodeIfPresent(actor, forKey: .actor)
         try container.encodeIfPresent(correlationid, forKey: .correlationid)
-        try container.encodeIfPresent(sequence, forKey: .sequence)
+        try container.encodeIfPresent(spectasksequence, forKey: .spectasksequence)
         try container.encodeIfPresent(runnertoken, forKey: .runnertoken)
     }
 }

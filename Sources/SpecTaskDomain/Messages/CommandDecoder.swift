@@ -25,11 +25,17 @@ public enum CommandDecoder {
     /// Longest `source`, `actor` and `runnertoken`.
     public static let maxAttributeLength = 500
 
-    /// Decodes and validates one command or Zed event.
+    /// Decodes and validates one command or Zed event, in either content mode of the CloudEvents Kafka binding.
+    ///
+    /// A binary-mode message (see ``KafkaBinding`` for how the mode is chosen) is read as the structured event
+    /// it stands for: each `ce_<name>` header is the string attribute `<name>`, `content-type` is `datacontenttype`
+    /// and the value, parsed strictly, is `data`. Then the same checks apply, with the same codes.
     ///
     /// - Parameters:
     ///   - bytes: The Kafka message value.
-    ///   - maxBytes: Larger messages are rejected as `oversize` without being parsed.
+    ///   - headers: The Kafka message headers.
+    ///   - maxBytes: Larger messages (in binary mode: the value and the headers together) are rejected as
+    ///     `oversize` without being parsed.
     ///   - appliedAt: The worker's clock, used as ``IncomingCommand/time`` (the event's own `time` is only
     ///     checked for form).
     ///   - family: Which topic the bytes came from: commands (`spectask.command.*`) or Zed events (`zed.event.*`);
@@ -38,12 +44,13 @@ public enum CommandDecoder {
     /// - Returns: The input, or the ``InputRejection`` to publish on `spectask.rejected`.
     public static func decode(
         _ bytes: [UInt8],
+        headers: [MessageHeader] = [],
         maxBytes: Int = defaultMaxBytes,
         appliedAt: Date,
         family: InputFamily = .commands
     ) -> Result<IncomingCommand, InputRejection> {
         Result { () throws(InputRejection) in
-            try decodeThrowing(bytes, maxBytes: maxBytes, appliedAt: appliedAt, family: family)
+            try decodeThrowing(bytes, headers: headers, maxBytes: maxBytes, appliedAt: appliedAt, family: family)
         }
     }
 
@@ -71,10 +78,24 @@ public enum CommandDecoder {
 
     private static func decodeThrowing(
         _ bytes: [UInt8],
+        headers: [MessageHeader],
         maxBytes: Int,
         appliedAt: Date,
         family: InputFamily
     ) throws(InputRejection) -> IncomingCommand {
+        if try KafkaBinding.contentMode(of: headers) == .binary {
+            let size = headers.reduce(bytes.count) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+            guard size <= maxBytes else {
+                throw InputRejection(
+                    .oversize,
+                    "message of \(size) bytes (value and headers) exceeds the \(maxBytes)-byte limit"
+                )
+            }
+            let (attributes, problem) = KafkaBinding.binaryAttributes(headers: headers, value: bytes)
+            let envelope = Envelope(attributes, binary: true)
+            if let problem { throw envelope.reject(problem.code, problem.message) }
+            return try envelope.command(appliedAt: appliedAt, family: family)
+        }
         guard bytes.count <= maxBytes else {
             throw InputRejection(.oversize, "message of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit")
         }
@@ -90,7 +111,10 @@ public enum CommandDecoder {
                 "message is a JSON \(MessageText.typeName(of: root)), not a CloudEvent (a JSON object)"
             )
         }
-        let envelope = Envelope(attributes)
+        let envelope = Envelope(attributes, binary: false)
+        if let problem = KafkaBinding.disagreement(headers: headers, attributes: attributes) {
+            throw envelope.reject(problem.code, problem.message)
+        }
         return try envelope.command(appliedAt: appliedAt, family: family)
     }
 }
@@ -104,6 +128,22 @@ extension CommandDecoder {
     public static func subjectProblem(_ subject: String) -> String? {
         Envelope.subjectProblem(subject)
     }
+
+    /// `application/json` or `application/<x>+json`, parameters allowed (the schema's
+    /// `^application/([a-z0-9.+-]+\+)?json *(;.*)?$`).
+    static func isJSONMediaType(_ contentType: String) -> Bool {
+        var mediaType = Substring(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0])
+        while mediaType.hasSuffix(" ") { mediaType = mediaType.dropLast() }
+        guard mediaType.hasPrefix("application/"), mediaType.hasSuffix("json") else { return false }
+        let subtype = mediaType.dropFirst("application/".count).dropLast("json".count)
+        guard !subtype.isEmpty else { return true }
+        return subtype.count > 1 && subtype.hasSuffix("+")
+            && subtype.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
+            }
+    }
 }
 
 private struct Envelope {
@@ -113,13 +153,17 @@ private struct Envelope {
     /// The `subject`, when it is a valid spec task id.
     let subject: String?
 
+    /// Read from Kafka headers (binary mode): rejections name the header of a missing attribute.
+    let binary: Bool
+
     static let knownAttributes: Set<String> = [
         "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
-        "actor", "correlationid", "sequence", "runnertoken",
+        "actor", "correlationid", "runnertoken",
     ]
 
-    init(_ attributes: [String: JSONValue]) {
+    init(_ attributes: [String: JSONValue], binary: Bool) {
         self.attributes = attributes
+        self.binary = binary
         if case .string(let id) = attributes["id"],
             (1...CommandDecoder.maxEventIDLength).contains(id.unicodeScalars.count),
             !id.unicodeScalars.contains("\0")
@@ -136,7 +180,8 @@ private struct Envelope {
     }
 
     func reject(_ code: InputRejection.Code, _ message: String) -> InputRejection {
-        InputRejection(code, message, eventID: eventID, subject: subject)
+        let type: String? = if case .string(let type) = attributes["type"] { type } else { nil }
+        return InputRejection(code, message, eventID: eventID, subject: subject, type: type)
     }
 
     func command(appliedAt: Date, family: CommandDecoder.InputFamily) throws(InputRejection) -> IncomingCommand {
@@ -195,7 +240,8 @@ private struct Envelope {
 
     private func requiredString(_ name: String) throws(InputRejection) -> String {
         guard let value = present(name) else {
-            throw reject(.notACloudEvent, "missing required attribute '\(name)'")
+            let header = binary ? " (header \(KafkaBinding.attributeHeaderPrefix)\(name) in binary mode)" : ""
+            throw reject(.notACloudEvent, "missing required attribute '\(name)'\(header)")
         }
         guard case .string(let text) = value else {
             throw reject(
@@ -292,7 +338,9 @@ private struct Envelope {
                 )
             }
         }
-        if let contentType = try optionalString("datacontenttype", max: 200), !Self.isJSONMediaType(contentType) {
+        if let contentType = try optionalString("datacontenttype", max: 200),
+            !CommandDecoder.isJSONMediaType(contentType)
+        {
             throw reject(
                 .schemaViolation,
                 "attribute 'datacontenttype' must be application/json, got \(MessageText.quoted(contentType))"
@@ -300,14 +348,6 @@ private struct Envelope {
         }
         _ = try optionalString("correlationid", max: CommandDecoder.maxEventIDLength)
         _ = try optionalString("runnertoken", max: CommandDecoder.maxAttributeLength)
-        if let value = present("sequence") {
-            guard case .number(let number) = value, number.rounded(.towardZero) == number, abs(number) < 9e18 else {
-                throw reject(
-                    .schemaViolation,
-                    "attribute 'sequence' must be an integer, got \(MessageText.typeName(of: value))"
-                )
-            }
-        }
         for (name, value) in attributes.sorted(by: { $0.key < $1.key }) where !Self.knownAttributes.contains(name) {
             if name == "data_base64" {
                 throw reject(.schemaViolation, "attribute 'data_base64' is not supported: send data as a JSON object")
@@ -329,22 +369,6 @@ private struct Envelope {
                 )
             }
         }
-    }
-
-    /// `application/json` or `application/<x>+json`, parameters allowed (the schema's
-    /// `^application/([a-z0-9.+-]+\+)?json *(;.*)?$`).
-    private static func isJSONMediaType(_ contentType: String) -> Bool {
-        var mediaType = Substring(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0])
-        while mediaType.hasSuffix(" ") { mediaType = mediaType.dropLast() }
-        guard mediaType.hasPrefix("application/"), mediaType.hasSuffix("json") else { return false }
-        let subtype = mediaType.dropFirst("application/".count).dropLast("json".count)
-        guard !subtype.isEmpty else { return true }
-        return subtype.count > 1 && subtype.hasSuffix("+")
-            && subtype.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-")
-            }
     }
 
     private static func isExtensionName(_ name: String) -> Bool {

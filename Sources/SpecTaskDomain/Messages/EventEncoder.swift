@@ -22,7 +22,7 @@ public enum EventEncoder {
     /// - Parameters:
     ///   - event: The change or command outcome; its ``StatusEvent/type`` is the CloudEvent type.
     ///   - specTaskID: The subject.
-    ///   - sequence: The gap-free per-task sequence number (extension `sequence`).
+    ///   - sequence: The gap-free per-task sequence number (extension `spectasksequence`).
     ///   - eventID: The id of this output message.
     ///   - time: When the change happened.
     ///   - correlationID: The id of the input that caused it (extension `correlationid`).
@@ -44,7 +44,7 @@ public enum EventEncoder {
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
                 correlationid: correlationID,
-                sequence: sequence
+                spectasksequence: sequence
             ),
             payload: event.payload
         )
@@ -84,7 +84,8 @@ public enum EventEncoder {
     ///
     /// - Parameters:
     ///   - snapshot: The progress; its spec task id is the subject.
-    ///   - sequence: The status sequence number the snapshot reflects, so readers can order snapshots.
+    ///   - sequence: The status sequence number the snapshot reflects (extension `spectasksequence`), so readers can
+    ///     order snapshots.
     ///   - eventID: The id of this output message.
     ///   - time: When it was computed.
     /// - Returns: The message value.
@@ -97,7 +98,7 @@ public enum EventEncoder {
                 subject: snapshot.specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                sequence: sequence
+                spectasksequence: sequence
             ),
             payload: snapshot
         )

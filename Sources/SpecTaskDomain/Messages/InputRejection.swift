@@ -35,13 +35,16 @@ public struct InputRejection: Error, Sendable, Hashable, Codable, CustomStringCo
     public var eventID: String?
     /// The CloudEvent `subject` (the spec task id), when it could be read and is a valid id.
     public var subject: String?
+    /// The CloudEvent `type`, when it could be read: a malformed command still gets an outcome naming it.
+    public var type: String?
 
     /// Creates a rejection.
-    public init(_ code: Code, _ message: String, eventID: String? = nil, subject: String? = nil) {
+    public init(_ code: Code, _ message: String, eventID: String? = nil, subject: String? = nil, type: String? = nil) {
         self.code = code
         self.message = message
         self.eventID = eventID
         self.subject = subject
+        self.type = type
     }
 
     public var description: String { "\(code): \(message)" }

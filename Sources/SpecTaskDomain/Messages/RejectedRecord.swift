@@ -10,8 +10,9 @@ import Foundation
 /// came from, and why. Nothing is dropped silently.
 ///
 /// Publishable by construction: the record carries at most the first ``maxOriginalBytes`` of the original (with
-/// its full size and SHA-256), at most ``maxKeyBytes`` of its key and ``maxReasonCharacters`` of the reason, so an
-/// input of any size yields a record far below any broker's message limit.
+/// its full size and SHA-256), at most ``maxKeyBytes`` of its key, of each header's key and of each header's value,
+/// at most ``maxHeaders`` headers and ``maxReasonCharacters`` of the reason, so an input of any size yields a record
+/// far below any broker's message limit.
 public struct RejectedRecord: Sendable, Hashable, Codable {
     /// How much of the original a record carries: 64 KiB (about 87 KiB as base64).
     public static let maxOriginalBytes = 65_536
@@ -19,6 +20,8 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
     public static let maxKeyBytes = 1_024
     /// How long a reason may be.
     public static let maxReasonCharacters = 4_096
+    /// How many of the original's headers a record carries.
+    public static let maxHeaders = 64
 
     /// The original message value (its first ``maxOriginalBytes`` when ``originalTruncated``), base64.
     public var originalBase64: String
@@ -34,6 +37,9 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
     public var offset: Int64
     /// The original message key, when it had one.
     public var key: String?
+    /// The original message headers, in order, when it had any: in the binary mode of the CloudEvents Kafka binding
+    /// they hold the event's attributes (`ce_id`, `ce_type`, …), and the value only its data.
+    public var originalHeaders: [Header]?
     /// A stable code: an ``InputRejection/Code``, a `Rejection.Code` of the decision function, or another
     /// reason the worker names.
     public var code: String
@@ -44,9 +50,22 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
     /// The spec task the input was for, when it could be read.
     public var specTaskID: String?
 
+    /// One header of the original: its key and value as text (cut to ``maxKeyBytes`` each, invalid UTF-8 shown as
+    /// U+FFFD, like the record's ``key``); no value when the header had none.
+    public struct Header: Sendable, Hashable, Codable {
+        public var key: String
+        public var value: String?
+
+        public init(key: String, value: String?) {
+            self.key = key
+            self.value = value
+        }
+    }
+
     /// Creates a record of a rejected input.
     public init(
         original: [UInt8],
+        headers: [MessageHeader] = [],
         topic: String,
         partition: Int32,
         offset: Int64,
@@ -67,6 +86,18 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
         self.partition = partition
         self.offset = offset
         self.key = key.map { Self.prefix($0, maxBytes: Self.maxKeyBytes) }
+        self.originalHeaders =
+            headers.isEmpty
+            ? nil
+            : headers.prefix(Self.maxHeaders).map { header in
+                Header(
+                    key: Self.prefix(header.key, maxBytes: Self.maxKeyBytes),
+                    value: header.value.map { value in
+                        let text = String(decoding: value.prefix(Self.maxKeyBytes), as: UTF8.self)
+                        return Self.prefix(text, maxBytes: Self.maxKeyBytes)
+                    }
+                )
+            }
         self.code = code
         self.reason =
             reason.count > Self.maxReasonCharacters ? String(reason.prefix(Self.maxReasonCharacters)) + "…" : reason
@@ -77,6 +108,7 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
     /// Creates the record of an input the decoder rejected, with its code, message, event id and subject.
     public init(
         original: [UInt8],
+        headers: [MessageHeader] = [],
         topic: String,
         partition: Int32,
         offset: Int64,
@@ -85,6 +117,7 @@ public struct RejectedRecord: Sendable, Hashable, Codable {
     ) {
         self.init(
             original: original,
+            headers: headers,
             topic: topic,
             partition: partition,
             offset: offset,

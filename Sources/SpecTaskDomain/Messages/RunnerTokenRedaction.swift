@@ -1,5 +1,5 @@
-/// Blanks the value of every `"runnertoken"` attribute in a message's bytes, for records that others may read
-/// (`spectask.rejected`): a runner token is a credential.
+/// Blanks the value of every `"runnertoken"` attribute in a message's bytes (and of a `ce_runnertoken` header), for
+/// records that others may read (`spectask.rejected`): a runner token is a credential.
 ///
 /// Works on the raw bytes, so malformed JSON is redacted too, and everything else stays byte for byte as it
 /// was: each character of the token's string becomes `*`.
@@ -34,6 +34,18 @@ public enum RunnerTokenRedaction {
             index = position
         }
         return result
+    }
+
+    /// The headers with the value of `ce_runnertoken` (the token of a binary-mode Zed event) blanked the same way,
+    /// one `*` per character.
+    public static func redact(_ headers: [MessageHeader]) -> [MessageHeader] {
+        headers.map { header in
+            guard header.key == KafkaBinding.attributeHeaderPrefix + "runnertoken", let value = header.value else {
+                return header
+            }
+            let characters = header.text?.count ?? value.count
+            return MessageHeader(key: header.key, value: Array(repeating: UInt8(ascii: "*"), count: characters))
+        }
     }
 
     private static func skipWhitespace(_ bytes: [UInt8], from start: Int) -> Int {

@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import SpecTaskDomain
 
 /// One message waiting to be published.
 public struct OutboxMessage: Sendable, Hashable {
@@ -9,19 +10,44 @@ public struct OutboxMessage: Sendable, Hashable {
     public var payload: [UInt8]
     /// The outbox shard: every message of one spec task is in the same one (see ``OutboxShards``).
     public var shard: Int32
+    /// The Kafka headers to publish with it; `nil` on a row written without them (before migration 0008, or moved
+    /// back from `dead_letters`), whose headers the relay derives from the payload.
+    public var headers: [MessageHeader]?
 
     /// - Parameter task: The spec task the message is about; its messages share a shard, so they leave in order.
     ///   Defaults to the key (the spec task id for status and progress events).
-    public init(id: Int64 = 0, topic: String, key: String?, payload: [UInt8], task: String? = nil) {
-        self.init(id: id, topic: topic, key: key, payload: payload, shard: OutboxShards.shard(of: task ?? key))
+    public init(
+        id: Int64 = 0,
+        topic: String,
+        key: String?,
+        payload: [UInt8],
+        task: String? = nil,
+        headers: [MessageHeader]? = nil
+    ) {
+        self.init(
+            id: id,
+            topic: topic,
+            key: key,
+            payload: payload,
+            shard: OutboxShards.shard(of: task ?? key),
+            headers: headers
+        )
     }
 
-    public init(id: Int64, topic: String, key: String?, payload: [UInt8], shard: Int32) {
+    public init(
+        id: Int64,
+        topic: String,
+        key: String?,
+        payload: [UInt8],
+        shard: Int32,
+        headers: [MessageHeader]? = nil
+    ) {
         self.id = id
         self.topic = topic
         self.key = key
         self.payload = payload
         self.shard = shard
+        self.headers = headers
     }
 }
 
@@ -42,6 +68,21 @@ public enum OutboxShards {
             hash = hash &* 16_777_619
         }
         return Int32(hash % UInt32(count))
+    }
+}
+
+/// How the `headers` column holds a message's headers: a JSON array of `[key, value]` pairs, in order, values as text
+/// (the worker's own headers are text; see ``KafkaBinding``), so `psql` shows them as they will be published.
+enum OutboxHeaders {
+    static func encode(_ headers: [MessageHeader]) throws -> String {
+        try DocumentCoding.encode(headers.map { [$0.key, $0.text ?? ""] })
+    }
+
+    /// The headers of a stored row; `nil` when the column does not hold such an array (the relay then derives them).
+    static func decode(_ text: String) -> [MessageHeader]? {
+        guard let pairs = try? DocumentCoding.decode([[String]].self, from: text), pairs.allSatisfy({ $0.count == 2 })
+        else { return nil }
+        return pairs.map { MessageHeader(key: $0[0], text: $0[1]) }
     }
 }
 
@@ -101,12 +142,15 @@ public struct OutboxStore: Sendable {
         let hasKey = messages.map { $0.key != nil }
         let payloads = messages.map { ByteBuffer(bytes: $0.payload) }
         let shards = messages.map(\.shard)
+        let headers = try messages.map { message in try message.headers.map(OutboxHeaders.encode) ?? "null" }
         try await connection.query(
             """
-            INSERT INTO outbox (topic, message_key, payload, shard)
-            SELECT t, CASE WHEN h THEN k END, p, s
-            FROM unnest(\(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[], \(shards)::int[])
-                WITH ORDINALITY AS m(t, k, h, p, s, n) ORDER BY n
+            INSERT INTO outbox (topic, message_key, payload, shard, headers)
+            SELECT t, CASE WHEN h THEN k END, p, s, NULLIF(hs::jsonb, 'null'::jsonb)
+            FROM unnest(
+                \(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[], \(shards)::int[],
+                \(headers)::text[]
+            ) WITH ORDINALITY AS m(t, k, h, p, s, hs, n) ORDER BY n
             """,
             logger: logger
         )
@@ -156,15 +200,22 @@ public struct OutboxStore: Sendable {
             }
             guard !pass.lockedShards.isEmpty else { return pass }
             var messages: [OutboxMessage] = []
-            for try await (id, topic, key, payload, shard) in try await connection.query(
+            for try await (id, topic, key, payload, shard, headers) in try await connection.query(
                 """
-                SELECT id, topic, message_key, payload, shard FROM outbox
+                SELECT id, topic, message_key, payload, shard, headers::text FROM outbox
                 WHERE shard = ANY(\(pass.lockedShards.sorted())::int[]) ORDER BY id LIMIT \(limit)
                 """,
                 logger: logger
-            ).decode((Int64, String, String?, ByteBuffer, Int32).self) {
+            ).decode((Int64, String, String?, ByteBuffer, Int32, String?).self) {
                 messages.append(
-                    OutboxMessage(id: id, topic: topic, key: key, payload: Array(buffer: payload), shard: shard)
+                    OutboxMessage(
+                        id: id,
+                        topic: topic,
+                        key: key,
+                        payload: Array(buffer: payload),
+                        shard: shard,
+                        headers: headers.flatMap(OutboxHeaders.decode)
+                    )
                 )
             }
             pass.full = messages.count == limit

@@ -65,12 +65,24 @@ extension SpecTaskRepository {
         try statement.add(
             rows.zedInstances,
             """
-            INSERT INTO zed_instances (id, spec_task_id, status, last_heartbeat_at, doc)
-            SELECT id, spec_task_id, status, last_heartbeat_at, doc FROM jsonb_to_recordset($N::jsonb)
-                AS r(id text, spec_task_id text, status text, last_heartbeat_at timestamptz, doc jsonb)
+            INSERT INTO zed_instances (id, spec_task_id, status, last_heartbeat_at, created_at, doc)
+            SELECT id, spec_task_id, status, last_heartbeat_at, created_at, doc FROM jsonb_to_recordset($N::jsonb)
+                AS r(id text, spec_task_id text, status text, last_heartbeat_at timestamptz, created_at timestamptz,
+                     doc jsonb)
             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
-                doc = EXCLUDED.doc
+                doc = EXCLUDED.doc, replaced_at = NULL
             WHERE zed_instances.spec_task_id = EXCLUDED.spec_task_id
+            """
+        )
+        // The instance a new one replaced keeps its row (its id is never used again); the one-per-task check is
+        // deferred to commit, so the order of the two writes in this statement does not matter. The instance in the
+        // state is the spec task's: written, it is not replaced (were its id one replaced earlier, it is back).
+        try statement.add(
+            rows.replacedInstances,
+            """
+            UPDATE zed_instances z SET replaced_at = r.replaced_at
+            FROM jsonb_to_recordset($N::jsonb) AS r(id text, spec_task_id text, replaced_at timestamptz)
+            WHERE z.id = r.id AND z.spec_task_id = r.spec_task_id AND z.replaced_at IS NULL
             """
         )
         try statement.add(
@@ -130,6 +142,7 @@ private struct ChangedRows {
     var workSessions: [WorkSessionRow] = []
     var zedThreads: [ZedThreadRow] = []
     var zedInstances: [ZedInstanceRow] = []
+    var replacedInstances: [ReplacedInstanceRow] = []
     var sharedContext: [SharedContextRow] = []
     var removedContext: [RemovedContextRow] = []
 
@@ -198,7 +211,17 @@ private struct ChangedRows {
                     specTaskID: task.id,
                     status: instance.status.rawValue,
                     lastHeartbeatAt: instance.lastHeartbeatAt,
+                    createdAt: instance.createdAt,
                     doc: instance
+                )
+            )
+        }
+        if let replaced = old?.zedInstance, let instance = state.zedInstance, replaced.id != instance.id {
+            replacedInstances.append(
+                ReplacedInstanceRow(
+                    id: replaced.id,
+                    specTaskID: task.id,
+                    replacedAt: instance.createdAt ?? task.updatedAt
                 )
             )
         }
@@ -284,12 +307,26 @@ private struct ZedInstanceRow: Encodable {
     var specTaskID: String
     var status: String
     var lastHeartbeatAt: Date?
+    var createdAt: Date?
     var doc: ZedInstance
 
     enum CodingKeys: String, CodingKey {
         case id, status, doc
         case specTaskID = "spec_task_id"
         case lastHeartbeatAt = "last_heartbeat_at"
+        case createdAt = "created_at"
+    }
+}
+
+private struct ReplacedInstanceRow: Encodable {
+    var id: String
+    var specTaskID: String
+    var replacedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case specTaskID = "spec_task_id"
+        case replacedAt = "replaced_at"
     }
 }
 

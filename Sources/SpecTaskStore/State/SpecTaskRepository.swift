@@ -64,8 +64,31 @@ public struct SpecTaskRepository: Sendable {
             """
             UPDATE zed_instances z SET events_topic = \(topic), events_partition = p.partition
             FROM unnest(\(tasks)::text[], \(tasks.map { partitions[$0]! })::int[]) AS p(task, partition)
-            WHERE z.spec_task_id = p.task
+            WHERE z.spec_task_id = p.task AND z.replaced_at IS NULL
               AND (z.events_topic IS DISTINCT FROM \(topic) OR z.events_partition IS DISTINCT FROM p.partition)
+            """,
+            logger: logger
+        )
+    }
+
+    /// Records the `zed.events` topic of the instances just created for these spec tasks: their runners will
+    /// answer there, and only the sweepers of this system may time them out. The partition is copied from an
+    /// instance the new one replaced (a spec task's events are keyed by its id, so they keep their partition);
+    /// otherwise it is known once the runner first reports.
+    public func recordEventsTopic(
+        ofNewInstancesOf specTaskIDs: [String],
+        topic: String,
+        on connection: PostgresConnection
+    ) async throws {
+        guard !specTaskIDs.isEmpty else { return }
+        try await connection.query(
+            """
+            UPDATE zed_instances z SET events_topic = \(topic), events_partition = (
+                SELECT o.events_partition FROM zed_instances o
+                WHERE o.spec_task_id = z.spec_task_id AND o.replaced_at IS NOT NULL AND o.events_topic = \(topic)
+                ORDER BY o.replaced_at DESC LIMIT 1
+            )
+            WHERE z.spec_task_id = ANY(\(specTaskIDs.sorted())) AND z.replaced_at IS NULL AND z.events_topic IS NULL
             """,
             logger: logger
         )
@@ -89,10 +112,15 @@ public struct SpecTaskRepository: Sendable {
     }
 
     /// Spec tasks whose Zed instance, fed from `partitions` of `eventsTopic`, has been silent past a timeout: ready
-    /// with no heartbeat since `readyBefore`, or disconnected with none since `disconnectedBefore`; most silent first.
+    /// with no heartbeat since `readyBefore`, disconnected with none since `disconnectedBefore`, or pending (never
+    /// reported) since it was created before `pendingBefore`; most silent first.
+    ///
+    /// A pending instance whose runner never reported has no partition yet: it is found by every sweeper of
+    /// `eventsTopic` that has read its own partitions to the end.
     public func tasksWithSilentInstances(
         eventsTopic: String,
         partitions: [Int32],
+        pendingBefore: Date,
         readyBefore: Date,
         disconnectedBefore: Date,
         limit: Int,
@@ -102,16 +130,21 @@ public struct SpecTaskRepository: Sendable {
         return try await client.withLiveConnection { connection in
             let rows = try await connection.query(
                 """
-                SELECT spec_task_id FROM zed_instances
-                WHERE events_topic = \(eventsTopic) AND events_partition = ANY(\(partitions))
+                (SELECT spec_task_id, last_heartbeat_at AS silent_since FROM zed_instances
+                WHERE events_topic = \(eventsTopic) AND events_partition = ANY(\(partitions)) AND replaced_at IS NULL
                   AND ((status = 'ready' AND last_heartbeat_at < \(readyBefore))
-                    OR (status = 'disconnected' AND last_heartbeat_at < \(disconnectedBefore)))
-                ORDER BY last_heartbeat_at LIMIT \(limit)
+                    OR (status = 'disconnected' AND last_heartbeat_at < \(disconnectedBefore))))
+                UNION ALL
+                (SELECT spec_task_id, created_at FROM zed_instances
+                WHERE status = 'pending' AND replaced_at IS NULL AND created_at < \(pendingBefore)
+                  AND events_topic = \(eventsTopic)
+                  AND (events_partition IS NULL OR events_partition = ANY(\(partitions))))
+                ORDER BY silent_since LIMIT \(limit)
                 """,
                 logger: logger
             )
             var tasks: [String] = []
-            for try await id in rows.decode(String.self) { tasks.append(id) }
+            for try await (id, _) in rows.decode((String, Date).self) { tasks.append(id) }
             return tasks
         }
     }
@@ -192,7 +225,7 @@ public struct SpecTaskRepository: Sendable {
             WHERE t.spec_task_id = ANY(\(ids))
             UNION ALL
             SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM zed_instances WHERE spec_task_id = ANY(\(ids))
+            FROM zed_instances WHERE spec_task_id = ANY(\(ids)) AND replaced_at IS NULL
             UNION ALL
             SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, key
             FROM shared_context WHERE spec_task_id = ANY(\(ids))
@@ -230,8 +263,9 @@ public struct SpecTaskRepository: Sendable {
     }
 
     /// Which spec task each of these ids belongs to, for ids that exist: `"work_session:<id>"`,
-    /// `"zed_thread:<id>"`, `"zed_instance:<id>"` → spec task id. Ids are global, while the decision function only
-    /// sees one spec task, so the worker checks new client-chosen ids here.
+    /// `"zed_thread:<id>"`, `"zed_instance:<id>"` → spec task id (also of replaced instances: their ids are never
+    /// used again). Ids are global, while the decision function only sees one spec task, so the worker checks new
+    /// client-chosen ids here.
     public func owners(
         workSessionIDs: [String],
         zedThreadIDs: [String],

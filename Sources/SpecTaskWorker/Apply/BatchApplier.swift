@@ -254,7 +254,7 @@ public struct BatchApplier: Sendable {
                         // anything else is not a command, and its record on spectask.rejected is the whole answer.
                         if message.topic == topics.commands, let id = rejection.eventID,
                             let subject = rejection.subject,
-                            let type = Self.commandType(of: message.value)
+                            let type = Self.commandType(of: rejection)
                         {
                             batch.commandRejected(
                                 CommandOutcome(
@@ -350,6 +350,13 @@ public struct BatchApplier: Sendable {
                 topic: topics.zedEvents,
                 on: connection
             )
+            try await repository.recordEventsTopic(
+                ofNewInstancesOf: current.keys.filter { id in
+                    current[id]?.state.zedInstance.map { $0.id != original[id]?.state.zedInstance?.id } ?? false
+                },
+                topic: topics.zedEvents,
+                on: connection
+            )
             try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
             report.outboxShards = batch.shards
@@ -366,10 +373,10 @@ public struct BatchApplier: Sendable {
     }
 
     /// The `type` attribute of a message that failed to decode, when it names a command type.
-    static func commandType(of bytes: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-            let type = object["type"] as? String, type.hasPrefix(SpecTaskCommand.typePrefix), type.count <= 200
-        else { return nil }
+    static func commandType(of rejection: InputRejection) -> String? {
+        guard let type = rejection.type, type.hasPrefix(SpecTaskCommand.typePrefix), type.count <= 200 else {
+            return nil
+        }
         return type
     }
 
@@ -425,9 +432,19 @@ public struct BatchApplier: Sendable {
     private func decode(_ message: KafkaConsumerMessage, now: Date) -> Result<IncomingCommand, InputRejection> {
         switch message.topic {
         case topics.commands:
-            return CommandDecoder.decode(message.value, appliedAt: now, family: .commands)
+            return CommandDecoder.decode(
+                message.value,
+                headers: message.domainHeaders,
+                appliedAt: now,
+                family: .commands
+            )
         case topics.zedEvents:
-            return CommandDecoder.decode(message.value, appliedAt: now, family: .zedEvents).flatMap(authenticate)
+            return CommandDecoder.decode(
+                message.value,
+                headers: message.domainHeaders,
+                appliedAt: now,
+                family: .zedEvents
+            ).flatMap(authenticate)
         default:
             return .failure(InputRejection(.unknownType, "messages on \(message.topic) are not applied by this worker"))
         }

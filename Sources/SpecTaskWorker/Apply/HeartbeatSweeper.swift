@@ -5,8 +5,10 @@ import ServiceLifecycle
 import SpecTaskDomain
 import SpecTaskStore
 
-/// Fires heartbeat timeouts: a ready Zed instance silent for `heartbeatTimeout` becomes disconnected (its
-/// active threads too), a disconnected one silent for `heartbeatFailAfter` fails (its sessions too).
+/// Fires the timeouts of silent Zed instances: a ready one silent for `heartbeatTimeout` becomes disconnected
+/// (its active threads too), a disconnected one silent for `heartbeatFailAfter` fails (its sessions too), and a
+/// pending one that no runner reported ready within `instanceReadyTimeout` of its creation fails (its sessions
+/// too). What is due is ``ZedInstanceTimeouts``' to say.
 ///
 /// Every worker runs one. Each timeout is applied like a runner's event, through the decision function, under
 /// the spec task's locks, in one transaction with its outbox rows: the sweeper takes the task's advisory lock
@@ -86,13 +88,12 @@ public struct HeartbeatSweeper: Service {
         let partitions = scope.current.sorted()
         guard !partitions.isEmpty else { return 0 }
         let now = clock()
-        let disconnectBefore = now.addingTimeInterval(-settings.heartbeatTimeout.seconds)
-        let failBefore = now.addingTimeInterval(-settings.heartbeatFailAfter.seconds)
         let candidates = try await repository.tasksWithSilentInstances(
             eventsTopic: topics.zedEvents,
             partitions: partitions,
-            readyBefore: disconnectBefore,
-            disconnectedBefore: failBefore,
+            pendingBefore: now.addingTimeInterval(-settings.instanceReadyTimeout.seconds),
+            readyBefore: now.addingTimeInterval(-settings.heartbeatTimeout.seconds),
+            disconnectedBefore: now.addingTimeInterval(-settings.heartbeatFailAfter.seconds),
             limit: 200,
             client: client
         )
@@ -108,7 +109,7 @@ public struct HeartbeatSweeper: Service {
                 throw error
             } catch {
                 logger.error(
-                    "could not apply the heartbeat timeout of a spec task; skipping it",
+                    "could not apply the timeout of a spec task's Zed instance; skipping it",
                     metadata: ["spec_task": "\(specTaskID)", "error": "\(String(reflecting: error))"]
                 )
             }
@@ -122,40 +123,16 @@ public struct HeartbeatSweeper: Service {
         try await client.transaction(logger: logger) { connection in
             guard try await repository.tryLockSubject(specTaskID, on: connection) else { return nil }
             guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
-                let instance = stored.state.zedInstance, let lastHeartbeat = instance.lastHeartbeatAt
+                let instance = stored.state.zedInstance,
+                let due = settings.instanceTimeouts.due(for: instance, at: now)
             else { return nil }
 
-            let silence = now.timeIntervalSince(lastHeartbeat)
-            let heard = "no heartbeat for \(Int(silence)) s"
-            let event: ZedEvent
-            switch instance.status {
-            case .ready where silence >= settings.heartbeatTimeout.seconds:
-                event = .instanceDisconnected(
-                    ZedInstanceDisconnected(
-                        instanceID: instance.id,
-                        reason: "\(heard) (timeout \(settings.heartbeatTimeout))"
-                    )
-                )
-            case .disconnected where silence >= settings.heartbeatFailAfter.seconds:
-                event = .instanceError(
-                    ZedInstanceError(
-                        instanceID: instance.id,
-                        error: "\(heard) (fails after \(settings.heartbeatFailAfter))"
-                    )
-                )
-            default:
-                return nil
-            }
-            // The id names the instance, the step and the heartbeat it timed out after: unique per timeout, and
-            // the same if this very timeout were decided again.
-            let inputID =
-                "sweep.\(instance.id).\(event.name).\(Int64(lastHeartbeat.timeIntervalSince1970 * 1000))"
             let input = IncomingCommand(
-                id: inputID,
+                id: due.id,
                 specTaskID: specTaskID,
                 actor: "heartbeat-sweeper",
                 time: now,
-                command: .zedEvent(event)
+                command: .zedEvent(due.event)
             )
             guard
                 case .applied(let state, let emissions) = SpecTaskManager.decide(
@@ -166,19 +143,19 @@ public struct HeartbeatSweeper: Service {
             else { return nil }
 
             var batch = OutputBatch(topics: topics, time: now)
-            batch.beginInput(position: inputID)
+            batch.beginInput(position: due.id)
             var current: StoredSpecTask? = stored
             current!.state = state
-            let coordination = batch.add(emissions, task: specTaskID, stored: &current, correlationID: inputID)
+            let coordination = batch.add(emissions, task: specTaskID, stored: &current, correlationID: due.id)
             try await repository.save(current!, previous: stored, on: connection)
             batch.progress(current!)
             try await coordinationLog.append(coordination, on: connection)
             try await outbox.append(batch.messages, on: connection)
             logger.info(
-                "heartbeat timeout",
+                instance.status == .pending ? "instance ready timeout" : "heartbeat timeout",
                 metadata: [
-                    "spec_task": "\(specTaskID)", "zed_instance": "\(instance.id)", "event": "\(event.name)",
-                    "silence.seconds": "\(Int(silence))",
+                    "spec_task": "\(specTaskID)", "zed_instance": "\(instance.id)", "event": "\(due.event.name)",
+                    "silence.seconds": "\(Int(due.silence))",
                 ]
             )
             return batch.shards

@@ -75,15 +75,23 @@ struct OutputBatch {
         } else {
             sequence = 0
         }
+        let eventID = nextEventID()
         let payload = EventEncoder.status(
             event,
             specTaskID: task,
             sequence: sequence,
-            eventID: nextEventID(),
+            eventID: eventID,
             time: time,
             correlationID: correlationID
         )
-        messages.append(OutboxMessage(topic: topics.status, key: task, payload: payload))
+        messages.append(
+            OutboxMessage(
+                topic: topics.status,
+                key: task,
+                payload: payload,
+                headers: Self.headers(id: eventID, type: event.type, subject: task)
+            )
+        )
     }
 
     /// The outcome of a command that was not applied, on its spec task's status (`stored` is `nil` when the task
@@ -93,15 +101,22 @@ struct OutputBatch {
     }
 
     mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
+        let eventID = nextEventID()
         let payload = EventEncoder.zedCommand(
             command,
             specTaskID: task,
-            eventID: nextEventID(),
+            eventID: eventID,
             time: time,
             correlationID: correlationID
         )
         messages.append(
-            OutboxMessage(topic: topics.zedCommands, key: command.instanceID, payload: payload, task: task)
+            OutboxMessage(
+                topic: topics.zedCommands,
+                key: command.instanceID,
+                payload: payload,
+                task: task,
+                headers: Self.headers(id: eventID, type: command.type, subject: task)
+            )
         )
     }
 
@@ -114,13 +129,16 @@ struct OutputBatch {
             zedThreads: state.zedThreads,
             threadProgress: state.threadProgress
         )
-        let payload = EventEncoder.progress(
-            snapshot,
-            sequence: stored.nextSequence - 1,
-            eventID: "\(inputPosition).progress.\(state.task.id)",
-            time: time
+        let eventID = "\(inputPosition).progress.\(state.task.id)"
+        let payload = EventEncoder.progress(snapshot, sequence: stored.nextSequence - 1, eventID: eventID, time: time)
+        messages.append(
+            OutboxMessage(
+                topic: topics.progress,
+                key: state.task.id,
+                payload: payload,
+                headers: Self.headers(id: eventID, type: EventEncoder.progressType, subject: state.task.id)
+            )
         )
-        messages.append(OutboxMessage(topic: topics.progress, key: state.task.id, payload: payload))
     }
 
     /// The record of an input that could not be applied, with its original bytes and where it came from.
@@ -133,8 +151,11 @@ struct OutputBatch {
         epoch: Int32
     ) {
         // A runner's token is a credential: whoever reads spectask.rejected must not be able to replay it.
+        let isZedEvent = message.topic == topics.zedEvents
+        let headers = message.domainHeaders
         let record = RejectedRecord(
-            original: message.topic == topics.zedEvents ? RunnerTokenRedaction.redact(message.value) : message.value,
+            original: isZedEvent ? RunnerTokenRedaction.redact(message.value) : message.value,
+            headers: isZedEvent ? RunnerTokenRedaction.redact(headers) : headers,
             topic: message.topic,
             partition: message.partition,
             offset: message.offset,
@@ -144,11 +165,21 @@ struct OutputBatch {
             eventID: eventID,
             specTaskID: specTaskID
         )
-        let payload = EventEncoder.rejected(
-            record,
-            eventID: "\(Self.inputPosition(of: message, epoch: epoch)).rejected",
-            time: time
+        let eventID = "\(Self.inputPosition(of: message, epoch: epoch)).rejected"
+        let payload = EventEncoder.rejected(record, eventID: eventID, time: time)
+        messages.append(
+            OutboxMessage(
+                topic: topics.rejected,
+                key: record.specTaskID,
+                payload: payload,
+                headers: Self.headers(id: eventID, type: EventEncoder.rejectedType, subject: record.specTaskID)
+            )
         )
-        messages.append(OutboxMessage(topic: topics.rejected, key: record.specTaskID, payload: payload))
+    }
+
+    /// The CloudEvents Kafka binding's headers of an output: written with the row, so the relay publishes them
+    /// without parsing the payload.
+    private static func headers(id: String, type: String, subject: String?) -> [MessageHeader] {
+        KafkaBinding.structuredHeaders(id: id, source: EventEncoder.source, type: type, subject: subject)
     }
 }

@@ -170,6 +170,9 @@ extension ServiceEnvironment {
         if let value = env["SPECTASK_HEARTBEAT_FAIL_AFTER"] {
             settings.heartbeatFailAfter = try duration(value, of: "SPECTASK_HEARTBEAT_FAIL_AFTER")
         }
+        if let value = env["SPECTASK_INSTANCE_READY_TIMEOUT"] {
+            settings.instanceReadyTimeout = try duration(value, of: "SPECTASK_INSTANCE_READY_TIMEOUT")
+        }
         if let value = env["SPECTASK_SWEEP_INTERVAL"] {
             settings.sweepInterval = try duration(value, of: "SPECTASK_SWEEP_INTERVAL")
         }

@@ -2,6 +2,7 @@ import Kafka
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import SpecTaskDomain
 import SpecTaskStore
 
 /// Publishes the outbox: reads committed rows in order, sends them, deletes them once the broker acknowledged.
@@ -127,8 +128,16 @@ public struct OutboxRelay: Service {
             let started = ContinuousClock.now
             defer { metrics.record(.relayPublish, .now - started) }
             let results = await producer.sendEach(
-                messages.map {
-                    KafkaProducerRecord(topic: $0.topic, key: $0.key.map { Array($0.utf8) }, value: $0.payload)
+                messages.map { message in
+                    // A row written without headers (older build, or moved back from dead_letters) gets them from
+                    // its payload, so every record carries the CloudEvents Kafka binding's headers.
+                    let headers = message.headers ?? KafkaBinding.structuredHeaders(ofEncoded: message.payload)
+                    return KafkaProducerRecord(
+                        topic: message.topic,
+                        key: message.key.map { Array($0.utf8) },
+                        value: message.payload,
+                        headers: headers.map(KafkaHeader.init)
+                    )
                 }
             )
             return results.map { result in

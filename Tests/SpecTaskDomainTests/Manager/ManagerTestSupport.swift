@@ -131,7 +131,12 @@ struct Scenario {
             )
         }
         if let instanceID = outcome.created.zedInstanceID {
-            #expect(before?.zedInstance == nil && state.zedInstance?.id == instanceID, sourceLocation: sourceLocation)
+            // The first instance, or a new one in place of a failed one.
+            #expect(
+                (before?.zedInstance).map { $0.status == .failed && $0.id != instanceID } ?? true,
+                sourceLocation: sourceLocation
+            )
+            #expect(state.zedInstance?.id == instanceID, sourceLocation: sourceLocation)
         }
 
         // One thread per session, ids unique, everything belongs to this spec task.

@@ -20,7 +20,14 @@ struct ManagerZedEventTests {
         let instance = try run.instance()
         #expect(
             instance
-                == ZedInstance(id: Self.instanceID, specTaskID: "st-1", status: .ready, lastHeartbeatAt: run.now)
+                == ZedInstance(
+                    id: Self.instanceID,
+                    specTaskID: "st-1",
+                    status: .ready,
+                    lastHeartbeatAt: run.now,
+                    createdAt: run.now.addingTimeInterval(-1)
+                ),
+            "created by start_implementation, a second earlier"
         )
         #expect(emissions.outcome == nil)
         #expect(
@@ -419,15 +426,12 @@ struct ManagerZedEventTests {
         #expect(run.state.workSessions.map(\.status) == [.failed, .pending, .pending, .pending, .pending])
         #expect(run.task.status == .implementationFailed)
 
-        // A retry waits for the instance; the heartbeat that brings it back starts the retry.
+        // A retry does not wait for the failed instance: it runs in a new one (ManagerInstanceReplacementTests).
         try run.apply(.retryWorkSession(RetryWorkSession(workSessionID: Self.session(1), newWorkSessionID: "ws-retry")))
         #expect(run.task.status == .implementation)
-        #expect(try run.session("ws-retry").status == .pending)
-        #expect(run.emissions.createdThreads.isEmpty)
-
-        let back = try run.send(.heartbeat(ZedHeartbeat(instanceID: Self.instanceID)))
-        #expect(back.sessionMoves == ["ws-retry:pending→active"])
-        #expect(back.createdThreads.map(\.workSessionID) == ["ws-retry"])
+        #expect(try run.session("ws-retry").status == .active)
+        #expect(run.emissions.createdThreads.map(\.instanceID) == ["zi-cmd-8-1"])
+        #expect(try run.reject(.heartbeat(ZedHeartbeat(instanceID: Self.instanceID))).code == .unknownZedInstance)
     }
 
     // MARK: - instance_stopped

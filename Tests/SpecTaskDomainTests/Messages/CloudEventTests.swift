@@ -26,15 +26,15 @@ extension MessagesTests {
                 data: .object(["a": .array([.number(1), .string("x/y"), .null, .bool(true)])]),
                 actor: "alice",
                 correlationid: "cmd-1",
-                sequence: 9_007_199_254_740_993,
+                spectasksequence: 9_007_199_254_740_993,
                 runnertoken: "tok"
             )
             let bytes = event.jsonBytes()
             #expect(try JSONDecoder().decode(CloudEvent.self, from: Data(bytes)) == event)
             let text = String(decoding: bytes, as: UTF8.self)
             #expect(text.hasPrefix(#"{"actor":"alice","correlationid":"cmd-1","data":{"a":[1,"x/y",null,true]},"#))
-            // Int64 sequences keep every digit (no detour through Double).
-            #expect(text.contains(#""sequence":9007199254740993"#))
+            // Int64 sequence numbers keep every digit (no detour through Double).
+            #expect(text.contains(#""spectasksequence":9007199254740993"#))
             #expect(event.date == Date(timeIntervalSince1970: 1_740_830_400.125))
         }
 
@@ -51,7 +51,7 @@ extension MessagesTests {
             #expect(
                 String(decoding: bytes, as: UTF8.self)
                     == #"{"correlationid":"cmd-1","data":{"key":"api.base_url"},"datacontenttype":"application/json","#
-                    + #""id":"out-3","sequence":3,"source":"spectask-worker","specversion":"1.0","#
+                    + #""id":"out-3","source":"spectask-worker","spectasksequence":3,"specversion":"1.0","#
                     + #""subject":"st-1","time":"2025-03-01T12:00:00.250000Z","type":"spectask.status.shared_context_changed"}"#
             )
         }

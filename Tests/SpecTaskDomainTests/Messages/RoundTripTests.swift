@@ -115,7 +115,7 @@ extension MessagesTests {
             #expect(event.id == "out-42")
             #expect(event.source == EventEncoder.source)
             #expect(event.subject == MessageSamples.specTaskID)
-            #expect(event.sequence == 42)
+            #expect(event.spectasksequence == 42)
             #expect(event.correlationid == "cmd-7")
             #expect(event.date == MessageSamples.later)
             #expect(event.data != nil)
@@ -134,7 +134,7 @@ extension MessagesTests {
             #expect(decoded == command)
             #expect(decoded.instanceID == "zed-1")
             #expect(event.type == "zed.command.\(command.name)")
-            #expect(event.sequence == nil)
+            #expect(event.spectasksequence == nil)
             #expect(event.correlationid == nil)
             #expect(try EventDecoder.decode(bytes).1 == nil)
         }
@@ -152,7 +152,7 @@ extension MessagesTests {
             #expect(snapshot.lastActivityAt == MessageSamples.later)
             #expect(event.type == "spectask.progress.snapshot")
             #expect(event.subject == MessageSamples.specTaskID)
-            #expect(event.sequence == 7)
+            #expect(event.spectasksequence == 7)
         }
 
         @Test("a rejected-input record survives EventEncoder → EventDecoder, original bytes included")

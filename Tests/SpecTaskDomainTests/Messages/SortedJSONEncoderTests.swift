@@ -167,7 +167,7 @@ extension MessagesTests {
                 time: "2025-03-01T12:00:00.250000Z",
                 datacontenttype: "application/json",
                 correlationid: "cmd-1",
-                sequence: 7
+                spectasksequence: 7
             )
         }
     }
