@@ -16,6 +16,7 @@ struct SpecTaskCLI: AsyncParsableCommand {
             ChaosCommand.self,
             MigrateCommand.self,
             OffsetsCommand.self,
+            RejectedCommand.self, OutboxCommand.self,
             TopicsCommand.self,
             VersionCommand.self,
         ]
