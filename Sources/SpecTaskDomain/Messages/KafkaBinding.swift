@@ -119,7 +119,7 @@ public enum KafkaBinding {
             guard isContentType || header.key.hasPrefix(attributeHeaderPrefix) else { continue }
             seen[header.key, default: 0] += 1
             let name = isContentType ? "datacontenttype" : String(header.key.dropFirst(attributeHeaderPrefix.count))
-            guard let bytes = header.value else {
+            guard header.value != nil else {
                 attributes[name] = .null
                 continue
             }
