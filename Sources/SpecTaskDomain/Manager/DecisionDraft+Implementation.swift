@@ -149,8 +149,8 @@ extension DecisionDraft {
 
     /// implementation_review → implementation: the reviewer is not satisfied with some implementation tasks. Each
     /// named task goes back to pending with a new work session, the next attempt of its latest one, whose prompt
-    /// carries the reviewer's comments; the scheduler starts them on the task's Zed instance, and once they are
-    /// completed the task is in review again.
+    /// carries the reviewer's comments; the scheduler starts them on the task's Zed instance (a new one when it
+    /// failed meanwhile), and once they are completed the task is in review again.
     mutating func requestImplementationChanges(_ request: RequestImplementationChanges) throws(Rejection) {
         guard state.task.status == .implementationReview else {
             throw Rejection.wrongStatus(
@@ -227,6 +227,8 @@ extension DecisionDraft {
             )
             addNextAttempt(of: latest, sessionID: sessionID, threadID: threadID, initialPrompt: prompt)
         }
+        // As for a retry: the new sessions can not run in a failed instance, so a new one takes its place.
+        try replaceFailedZedInstance(because: "changes requested on the implementation")
     }
 
     /// A new work session (and its thread) for the implementation task of `previous`: the next attempt after

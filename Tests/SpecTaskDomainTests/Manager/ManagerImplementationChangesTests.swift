@@ -80,6 +80,34 @@ struct ManagerImplementationChangesTests {
         )
     }
 
+    @Test("an instance that failed during the review is replaced: the reopened task runs in a new one")
+    func failedInstanceReplaced() throws {
+        var run = try ZedRun(Self.inReview())
+        let old = try #require(run.state.zedInstance?.id)
+        _ = try run.send(.instanceError(ZedInstanceError(instanceID: old, error: "the machine went away")))
+        #expect(run.state.zedInstance?.status == .failed)
+        #expect(run.state.task.status == .implementationReview)
+
+        let emissions = try run.apply(
+            .requestImplementationChanges(
+                RequestImplementationChanges(comments: "again", implementationTaskIndexes: [1])
+            )
+        )
+        let instance = try #require(run.state.zedInstance)
+        #expect(instance.id != old)
+        #expect(instance.status == .pending)
+        #expect(
+            emissions.zedCommands.contains {
+                if case .stopInstance(let stop) = $0 { stop.instanceID == old } else { false }
+            }
+        )
+        let created = emissions.zedCommands.compactMap {
+            if case .createInstance(let create) = $0 { create } else { nil }
+        }
+        #expect(created.map(\.instanceID) == [instance.id])
+        #expect(emissions.createdThreads.map(\.instanceID) == [instance.id], "the reopened task's thread runs in it")
+    }
+
     @Test("rejected: not in review, no comments, no tasks, unknown or repeated tasks; nothing changes")
     func rejections() throws {
         var implementing = try Scenario.implementing(plan: PlanFixtures.authHeadings)
