@@ -108,7 +108,9 @@ def main():
     tasks = {"structured": f"interop-s-{run}", "binary": f"interop-b-{run}"}
 
     # MARK: Send: a whole lifecycle per mode, and one bad command per mode.
-    producer = confluent_kafka.Producer({"bootstrap.servers": arguments.bootstrap_servers})
+    # Idempotence keeps each partition in send order through retries: a bad create overtaking the good one would
+    # be answered for a task that does not exist yet.
+    producer = confluent_kafka.Producer({"bootstrap.servers": arguments.bootstrap_servers, "enable.idempotence": True})
     sent = {}  # command id -> (mode, task, name)
     for mode, task in tasks.items():
         for name, data in lifecycle(task):
