@@ -47,14 +47,7 @@ struct OffsetsCommand: AsyncParsableCommand {
         )
         var toBeginning = false
 
-        @Flag(
-            name: [.customShort("y"), .long],
-            help: ArgumentHelp(
-                "Do not ask for confirmation.",
-                discussion: "Without it, the command asks on a terminal, and refuses when stdin is not one."
-            )
-        )
-        var yes = false
+        @OptionGroup var confirmation: Confirmation
 
         func validate() throws {
             if let group {
@@ -81,7 +74,7 @@ struct OffsetsCommand: AsyncParsableCommand {
             let database = try connection.database()
             let selection = ConsumerOffsetAdmin.Selection(group: group, topicPrefix: topicPrefix)
             let scope = "group \(group ?? "(all)"), topics \(topicPrefix.map { "\($0)*" } ?? "(all)")"
-            let confirmed = yes
+            let confirmed = confirmation.yes
             let outcome: Outcome = try await withPostgres(database, logger: logger) { client in
                 let admin = ConsumerOffsetAdmin(logger: logger)
                 guard try await admin.tableExists(client: client) else { return .notMigrated }
@@ -132,30 +125,15 @@ struct OffsetsCommand: AsyncParsableCommand {
 
         /// Asks on the terminal; throws unless the answer is yes (or when there is no terminal to ask on).
         static func confirm(_ positions: [ConsumerOffsetAdmin.Position], scope: String) throws {
-            guard Prompt.canAsk else {
-                throw NotConfirmed(
-                    "stdin is not a terminal, so there is no one to confirm the reset of \(positions.count) "
-                        + "partition(s) (\(scope)); pass --yes"
-                )
-            }
-            print("These stored positions would go back to offset 0 (their owner generations go up):")
-            for line in summary(positions) { print("  \(line)") }
-            print("Workers still running on these topics would apply their messages again from the beginning.")
-            let answer =
-                Prompt.ask("Reset \(positions.count) partition(s)? [y/N] ")?.trimmingCharacters(in: .whitespaces)
-                .lowercased() ?? ""
-            guard ["y", "yes"].contains(answer) else {
-                throw CleanExit.message("Nothing reset.")
+            try Confirmation.ask(
+                to: "the reset of \(positions.count) partition(s) (\(scope))",
+                question: "Reset \(positions.count) partition(s)?",
+                declined: "Nothing reset."
+            ) {
+                print("These stored positions would go back to offset 0 (their owner generations go up):")
+                for line in summary(positions) { print("  \(line)") }
+                print("Workers still running on these topics would apply their messages again from the beginning.")
             }
         }
-    }
-}
-
-/// A change that needs a confirmation nobody could give.
-struct NotConfirmed: Error, CustomStringConvertible {
-    var description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }

@@ -29,14 +29,7 @@ extension OutboxCommand {
         )
         var id: Int64
 
-        @Flag(
-            name: [.customShort("y"), .long],
-            help: ArgumentHelp(
-                "Do not ask for confirmation.",
-                discussion: "Without it, the command asks on a terminal, and refuses when stdin is not one."
-            )
-        )
-        var yes = false
+        @OptionGroup var confirmation: Confirmation
 
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var logging: LoggingOptions
@@ -47,7 +40,7 @@ extension OutboxCommand {
 
         func run() async throws {
             let logger = try logging.bootstrap(label: "spectask.outbox")
-            let (id, confirmed) = (self.id, yes)
+            let (id, confirmed) = (self.id, confirmation.yes)
             let moved = try await OutboxCommand.withOutbox(connection, logger: logger) { admin, client in
                 guard let row = try await admin.deadLetter(id: id, client: client) else {
                     throw CLIError("there is no dead letter with id \(id); spectask outbox dead-letters lists them")
@@ -67,24 +60,18 @@ extension OutboxCommand {
         /// Asks on the terminal; throws unless the answer is yes (or when there is no terminal to ask on).
         static func confirm(_ row: OutboxAdmin.DeadLetterRow) throws {
             let letter = row.letter
-            guard Prompt.canAsk else {
-                throw NotConfirmed(
-                    "stdin is not a terminal, so there is no one to confirm moving dead letter \(letter.id) back "
-                        + "into the outbox; pass --yes"
+            try Confirmation.ask(
+                to: "moving dead letter \(letter.id) back into the outbox",
+                question: "Move it back into the outbox?",
+                declined: "Nothing moved."
+            ) {
+                print(
+                    "Dead letter \(letter.id): \(letter.size) bytes for \(letter.topic), key "
+                        + "\(letter.key.map(RejectedText.printable) ?? "(none)"), set aside "
+                        + "\(RejectedText.secondsTime(row.deadAt)):"
                 )
-            }
-            print(
-                "Dead letter \(letter.id): \(letter.size) bytes for \(letter.topic), key "
-                    + "\(letter.key.map(RejectedText.printable) ?? "(none)"), set aside "
-                    + "\(RejectedText.secondsTime(row.deadAt)):"
-            )
-            print("  \(RejectedText.printable("\(letter.code): \(letter.reason)"))")
-            print("The relay refuses it again unless what refused it has changed.")
-            let answer =
-                Prompt.ask("Move it back into the outbox? [y/N] ")?.trimmingCharacters(in: .whitespaces)
-                .lowercased() ?? ""
-            guard ["y", "yes"].contains(answer) else {
-                throw CleanExit.message("Nothing moved.")
+                print("  \(RejectedText.printable("\(letter.code): \(letter.reason)"))")
+                print("The relay refuses it again unless what refused it has changed.")
             }
         }
     }

@@ -53,14 +53,7 @@ extension RejectedCommand {
         )
         var force = false
 
-        @Flag(
-            name: [.customShort("y"), .long],
-            help: ArgumentHelp(
-                "Do not ask for confirmation.",
-                discussion: "Without it, the command asks on a terminal, and refuses when stdin is not one."
-            )
-        )
-        var yes = false
+        @OptionGroup var confirmation: Confirmation
 
         @OptionGroup var topicOptions: TopicOptions
         @OptionGroup var connection: ConnectionOptions
@@ -84,7 +77,7 @@ extension RejectedCommand {
                     "not redriven: \(refusal.message)" + (refusal.canBeForced ? " (--force sends it anyway)" : "")
                 )
             }
-            if !yes { try Self.confirm(message, of: record) }
+            if !confirmation.yes { try Self.confirm(message, of: record) }
             let producer = try KafkaProducer(
                 configuration: KafkaProducerConfiguration(common: try connection.kafka()),
                 logger: logger
@@ -142,26 +135,21 @@ extension RejectedCommand {
         /// Asks on the terminal; throws unless the answer is yes (or when there is no terminal to ask on).
         static func confirm(_ message: RedriveMessage, of record: RejectedRecord) throws {
             let input = "input \(record.topic):\(record.partition):\(record.offset)"
-            guard Prompt.canAsk else {
-                throw NotConfirmed(
-                    "stdin is not a terminal, so there is no one to confirm sending the original of \(input) "
-                        + "again; pass --yes"
+            try Confirmation.ask(
+                to: "sending the original of \(input) again",
+                question: "Send it?",
+                declined: "Nothing sent."
+            ) {
+                print(
+                    "This sends the original of \(input) (\(record.code), event id "
+                        + "\(record.eventID.map(RejectedText.printable) ?? "-"), spec task "
+                        + "\(record.specTaskID.map(RejectedText.printable) ?? "-")) again:"
                 )
-            }
-            print(
-                "This sends the original of \(input) (\(record.code), event id "
-                    + "\(record.eventID.map(RejectedText.printable) ?? "-"), spec task "
-                    + "\(record.specTaskID.map(RejectedText.printable) ?? "-")) again:"
-            )
-            print(
-                "  \(message.value.count) bytes with key \(message.key.map(RejectedText.printable) ?? "(none)") and "
-                    + "\(message.headers.count) header(s) to \(message.topic)"
-            )
-            print(expectation(for: record))
-            let answer =
-                Prompt.ask("Send it? [y/N] ")?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-            guard ["y", "yes"].contains(answer) else {
-                throw CleanExit.message("Nothing sent.")
+                print(
+                    "  \(message.value.count) bytes with key \(message.key.map(RejectedText.printable) ?? "(none)") and "
+                        + "\(message.headers.count) header(s) to \(message.topic)"
+                )
+                print(expectation(for: record))
             }
         }
     }
