@@ -147,6 +147,9 @@ private struct DemoSession {
     var sent = 0
     var latest: ProgressSnapshot?
     var status: SpecTaskStatus?
+    /// Path claims that waited for another session's files, and those of them granted since.
+    var claimsWaited: Set<String> = []
+    var claimsGrantedAfterWaiting: Set<String> = []
     let interactive = isatty(STDOUT_FILENO) == 1
     var drawnLines = 0
     var lastPrinted = ""
@@ -209,6 +212,10 @@ private struct DemoSession {
             case .implementationReview?, .done?:
                 draw()
                 print("  ✓ all work sessions completed: 100%")
+                print(
+                    "  ✓ path claims: \(claimsWaited.count) waited for files another session held, "
+                        + "\(claimsGrantedAfterWaiting.count) of them granted once it released them"
+                )
                 return
             case .implementationFailed?, .cancelled?:
                 throw CLIError("the implementation ended as \(status!.rawValue); see `spectask show \(taskID)`")
@@ -233,6 +240,10 @@ private struct DemoSession {
         if case .specTaskChanged(let change)? = statusEvent {
             status = change.to
             return true
+        }
+        if case .pathClaimChanged(let change)? = statusEvent {
+            if change.to == .waiting { claimsWaited.insert(change.pathClaim.id) }
+            if change.from == .waiting, change.to == .granted { claimsGrantedAfterWaiting.insert(change.pathClaim.id) }
         }
         return false
     }

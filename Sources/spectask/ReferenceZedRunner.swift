@@ -24,6 +24,10 @@ actor ReferenceZedRunner {
         var coordinate = true
         var tokensPerStep = 1_500
         var costMicrosPerStep = 2_500
+        /// Threads claim the paths they pretend to edit, and wait while another thread holds them.
+        var claimPaths = true
+        /// How long a thread waits for a granted claim before it sends the claim again.
+        var claimRetryInterval: Duration = .seconds(5)
     }
 
     private struct Instance {
@@ -49,13 +53,15 @@ actor ReferenceZedRunner {
 
     private let producer: KafkaProducer
     private let topics: WorkerTopics
-    private let settings: Settings
-    private let logger: Logger
+    let settings: Settings
+    let logger: Logger
     /// Event ids are `<run id>-<n>`: unique across restarts of the runner, so none is mistaken for a duplicate.
     private let runID = UUID().uuidString.prefix(8).lowercased()
     private var sent = 0
     private var instances: [String: Instance] = [:]
     private var threadStarts = 0
+    /// The latest `claim_result` of each claim, by claim id, for the threads waiting on them.
+    var claimResults: [String: ClaimResult] = [:]
 
     init(producer: KafkaProducer, topics: WorkerTopics, settings: Settings, logger: Logger) {
         self.producer = producer
@@ -159,12 +165,14 @@ actor ReferenceZedRunner {
             )
         case .budgetExceeded(let notice):
             logger.warning("thread \(notice.threadID): \(notice.reason)")
+        case .claimResult(let result):
+            claimAnswered(result)
         }
         return nil
     }
 
     /// Whether the thread of `start` still runs: not stopped, its instance not stopped, not started anew since.
-    private func isRunning(_ start: ThreadStart) -> Bool {
+    func isRunning(_ start: ThreadStart) -> Bool {
         instances[start.command.instanceID]?.threads[start.command.threadID]?.serial == start.serial
     }
 
@@ -183,9 +191,12 @@ actor ReferenceZedRunner {
             ),
             of: instanceID
         )
+        guard await claimOwnPaths(start) else { return }
         let kinds: [ZedThreadActivity.Kind] = [.codeEdit, .fileCreate, .codeEdit, .testRun, .codeEdit, .gitCommit]
         let steps = max(1, settings.steps)
         for step in 1...steps {
+            let editsSharedFile = step == (steps + 1) / 2
+            if editsSharedFile { guard await claimSharedFile(start) else { return } }
             try? await Task.sleep(for: settings.stepInterval)
             guard !Task.isCancelled, isRunning(start) else { return }
             let progress = step * 100 / steps
@@ -211,6 +222,7 @@ actor ReferenceZedRunner {
                 ),
                 of: instanceID
             )
+            if editsSharedFile { await releaseSharedFile(start) }
             if step == (steps + 1) / 2 { await halfway(thread) }
         }
         guard !Task.isCancelled, isRunning(start) else { return }
@@ -262,7 +274,7 @@ actor ReferenceZedRunner {
         )
     }
 
-    private func send(_ event: ZedEvent, of instanceID: String) async {
+    func send(_ event: ZedEvent, of instanceID: String) async {
         guard let instance = instances[instanceID] else { return }
         await send(event, of: instanceID, token: instance.token, specTaskID: instance.specTaskID)
     }

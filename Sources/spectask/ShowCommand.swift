@@ -95,7 +95,20 @@ enum OverviewText {
                 )
             }
         }
+        lines += pathClaimLines(state)
         return lines.joined(separator: "\n")
+    }
+
+    /// One line per claim, granted first: who holds or waits for which paths.
+    static func pathClaimLines(_ state: SpecTaskState) -> [String] {
+        guard !state.pathClaims.isEmpty else { return [] }
+        let ordered =
+            state.pathClaims.filter { $0.status == .granted } + state.pathClaims.filter { $0.status != .granted }
+        return ["  path claims:"]
+            + ordered.map { claim in
+                "    \(pad(claim.id, 24)) \(pad(claim.workSessionID, 30)) \(pad(claim.status.rawValue, 8)) "
+                    + claim.paths.joined(separator: ", ")
+            }
     }
 
     static func bar(_ percent: Int, width: Int = 20) -> String {

@@ -122,6 +122,10 @@ struct WatchScreen {
             return "\(head) Zed instance \(change.zedInstance.id): \(arrow(change.from?.rawValue, change.to.rawValue))"
         case .sharedContextChanged(let change):
             return "\(head) shared context \(change.key) \(change.value == nil ? "cleared" : "set")"
+        case .pathClaimChanged(let change):
+            let claim = change.pathClaim
+            return
+                "\(head) path claim \(claim.id) of work session \(claim.workSessionID) (\(claim.paths.joined(separator: ", "))): \(arrow(change.from?.rawValue, change.to.rawValue))\(change.reason.map { " (\($0))" } ?? "")"
         }
     }
 }

@@ -15,7 +15,9 @@ struct ZedRunnerCommand: AsyncParsableCommand {
             worker asks for, sends a heartbeat per instance, and has each thread report a few activities (edits, \
             files, tests, tokens, cost) over a few seconds before it completes. Every event carries the runner token \
             the worker issued with the instance. It answers coordination requests, can ask for a helper session, \
-            and stops threads and instances when told. Stops cleanly on SIGTERM or Ctrl-C.
+            claims the paths each thread pretends to edit (its task's directory, and README.md for one step half \
+            way) and waits while another thread holds them, and stops threads and instances when told. Stops \
+            cleanly on SIGTERM or Ctrl-C.
             """
     )
 
@@ -41,6 +43,12 @@ struct ZedRunnerCommand: AsyncParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "Ask a sibling thread a question half way, and answer questions.")
     var coordinate = true
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Claim the paths each thread edits (zed.event.paths_claimed) and wait while another thread holds them."
+    )
+    var claimPaths = true
 
     @Option(help: ArgumentHelp("Tokens in per activity (tokens out are a third of it).", valueName: "n"))
     var tokensPerStep = 1_500
@@ -93,7 +101,8 @@ struct ZedRunnerCommand: AsyncParsableCommand {
                 spawnHelperForTask: spawnHelperForTask,
                 coordinate: coordinate,
                 tokensPerStep: tokensPerStep,
-                costMicrosPerStep: costMicrosPerStep
+                costMicrosPerStep: costMicrosPerStep,
+                claimPaths: claimPaths
             ),
             logger: logger
         )

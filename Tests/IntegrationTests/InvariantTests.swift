@@ -1114,8 +1114,16 @@ enum Normalize {
         return instance
     }
 
+    static func claim(_ claim: PathClaim) -> PathClaim {
+        var claim = claim
+        claim.claimedAt = zero
+        claim.grantedAt = date(claim.grantedAt)
+        return claim
+    }
+
     static func state(_ state: SpecTaskState) -> SpecTaskState {
         var state = state
+        state.pathClaims = state.pathClaims.map(claim)
         state.task = task(state.task)
         state.workSessions = state.workSessions.map(session)
         state.zedThreads = state.zedThreads.map(thread)
@@ -1142,6 +1150,7 @@ enum Normalize {
         compare("Zed instance", actual.zedInstance, expected.zedInstance)
         compare("shared context", actual.sharedContext, expected.sharedContext)
         compare("thread progress", actual.threadProgress, expected.threadProgress)
+        compare("path claims", actual.pathClaims, expected.pathClaims)
         if found.isEmpty, actual != expected { found.append("\(actual) ≠ expected \(expected)") }
         return found
     }
@@ -1166,6 +1175,9 @@ enum Normalize {
         case .zedInstanceChanged(var change):
             change.zedInstance = instance(change.zedInstance)
             return .zedInstanceChanged(change)
+        case .pathClaimChanged(var change):
+            change.pathClaim = claim(change.pathClaim)
+            return .pathClaimChanged(change)
         case .commandApplied, .commandRejected, .implementationTaskChanged, .sharedContextChanged:
             return event
         }

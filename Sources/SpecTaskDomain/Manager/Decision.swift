@@ -27,8 +27,13 @@ public struct Rejection: Error, Sendable, Hashable, Codable, CustomStringConvert
         public static let conflict = Code(rawValue: "conflict")
         /// A Zed event names an instance that is not the spec task's.
         public static let unknownZedInstance = Code(rawValue: "unknown_zed_instance")
-        /// A coordination message from a work session whose thread is closed (completed, failed or cancelled).
+        /// A coordination message or path claim from a work session whose thread is closed (completed, failed or
+        /// cancelled).
         public static let senderClosed = Code(rawValue: "sender_closed")
+        /// A claimed path that is not a workspace-relative path or glob (``ClaimPattern``).
+        public static let invalidPath = Code(rawValue: "invalid_path")
+        /// A claim beyond ``ClaimLimits``: too many paths held in the task, or too costly to check.
+        public static let claimLimitExceeded = Code(rawValue: "claim_limit_exceeded")
         /// A Zed event without the runner token issued for its instance, or with another one.
         public static let unauthenticated = Code(rawValue: "unauthenticated")
         public var description: String { rawValue }

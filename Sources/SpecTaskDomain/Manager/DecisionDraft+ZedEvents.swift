@@ -96,6 +96,10 @@ extension DecisionDraft {
             )
         case .coordinationMessage(let message):
             try coordinate(message)
+        case .pathsClaimed(let claim):
+            try claimPaths(claim)
+        case .pathsReleased(let release):
+            try releasePaths(release)
         }
     }
 
@@ -289,17 +293,7 @@ extension DecisionDraft {
         }
         // A finished session's thread has said its last word: a message from it is stale (a runner replaying its
         // history, or a thread still running after its work was taken away), and receivers would act on it.
-        let threadStatus = zedThreadPosition(forWorkSession: sender.id).map { state.zedThreads[$0].status }
-        let closed =
-            sender.status.isTerminal
-            ? "is \(sender.status.rawValue)"
-            : threadStatus.flatMap { $0.isTerminal ? "has a \($0.rawValue) thread" : nil }
-        if let closed {
-            throw Rejection(
-                .senderClosed,
-                "work session \(sender.id) \(closed); only a running session's thread can send a coordination message"
-            )
-        }
+        try requireOpenThread(of: sender, to: "send a coordination message")
         var receivers: [WorkSession]
         if let to = message.toWorkSessionID {
             guard message.kind != .broadcast else {

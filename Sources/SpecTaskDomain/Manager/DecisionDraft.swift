@@ -275,3 +275,35 @@ extension DecisionDraft {
         return true
     }
 }
+
+// MARK: - Path claims
+
+extension DecisionDraft {
+    /// Keeps a new claim (granted or waiting) and announces it, with the claims in its way when it waits.
+    mutating func add(_ claim: PathClaim, conflicts: [PathClaimConflict], reason: String) {
+        state.pathClaims.append(claim)
+        emit(
+            .pathClaimChanged(PathClaimChange(to: claim.status, reason: reason, pathClaim: claim, conflicts: conflicts))
+        )
+    }
+
+    /// waiting → granted.
+    mutating func grantPathClaim(at position: Int, reason: String) {
+        let from = state.pathClaims[position].status
+        state.pathClaims[position].status = .granted
+        state.pathClaims[position].grantedAt = now
+        emit(
+            .pathClaimChanged(
+                PathClaimChange(from: from, to: .granted, reason: reason, pathClaim: state.pathClaims[position])
+            )
+        )
+    }
+
+    /// Drops a claim and announces it released.
+    mutating func releasePathClaim(at position: Int, reason: String) {
+        var claim = state.pathClaims.remove(at: position)
+        let from = claim.status
+        claim.status = .released
+        emit(.pathClaimChanged(PathClaimChange(from: from, to: .released, reason: reason, pathClaim: claim)))
+    }
+}

@@ -85,6 +85,8 @@ public enum SpecTaskManager {
         // and the last session to finish ends the implementation.
         draft.startReadySessions()
         draft.concludeImplementation()
+        // Claims of sessions that ended are released, and the claims that waited on them granted.
+        draft.settlePathClaims()
         return draft
     }
 

@@ -21,6 +21,8 @@ public struct SpecTaskState: Sendable, Hashable, Codable {
     public var sharedContext: [SharedContextEntry]
     /// The latest progress (0...100) each thread reported, by thread id.
     public var threadProgress: [String: Int]
+    /// The paths the task's threads hold or wait for in the shared workspace, in the order they were claimed.
+    public var pathClaims: [PathClaim]
 
     public init(
         task: SpecTask,
@@ -29,7 +31,8 @@ public struct SpecTaskState: Sendable, Hashable, Codable {
         zedThreads: [ZedThread] = [],
         zedInstance: ZedInstance? = nil,
         sharedContext: [SharedContextEntry] = [],
-        threadProgress: [String: Int] = [:]
+        threadProgress: [String: Int] = [:],
+        pathClaims: [PathClaim] = []
     ) {
         self.task = task
         self.implementationTasks = implementationTasks
@@ -38,5 +41,6 @@ public struct SpecTaskState: Sendable, Hashable, Codable {
         self.zedInstance = zedInstance
         self.sharedContext = sharedContext
         self.threadProgress = threadProgress
+        self.pathClaims = pathClaims
     }
 }

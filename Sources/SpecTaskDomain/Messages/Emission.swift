@@ -19,6 +19,7 @@ public enum StatusEvent: Sendable, Hashable {
     case implementationTaskChanged(ImplementationTaskChange)
     case zedInstanceChanged(ZedInstanceChange)
     case sharedContextChanged(SharedContextChange)
+    case pathClaimChanged(PathClaimChange)
 
     public var name: String {
         switch self {
@@ -30,6 +31,7 @@ public enum StatusEvent: Sendable, Hashable {
         case .implementationTaskChanged: "implementation_task_changed"
         case .zedInstanceChanged: "zed_instance_changed"
         case .sharedContextChanged: "shared_context_changed"
+        case .pathClaimChanged: "path_claim_changed"
         }
     }
 
@@ -171,6 +173,7 @@ public enum ZedCommand: Sendable, Hashable {
     case stopInstance(StopZedInstanceOrder)
     case deliverMessage(DeliverCoordinationMessage)
     case budgetExceeded(BudgetExceededNotice)
+    case claimResult(ClaimResult)
 
     public var name: String {
         switch self {
@@ -180,6 +183,7 @@ public enum ZedCommand: Sendable, Hashable {
         case .stopInstance: "stop_instance"
         case .deliverMessage: "deliver_message"
         case .budgetExceeded: "budget_exceeded"
+        case .claimResult: "claim_result"
         }
     }
 
@@ -191,6 +195,7 @@ public enum ZedCommand: Sendable, Hashable {
         case .stopInstance(let command): command.instanceID
         case .deliverMessage(let command): command.instanceID
         case .budgetExceeded(let command): command.instanceID
+        case .claimResult(let command): command.instanceID
         }
     }
 

@@ -242,6 +242,8 @@ extension ZedEvent {
         case .threadFailed(let payload): payload
         case .spawnRequested(let payload): payload
         case .coordinationMessage(let payload): payload
+        case .pathsClaimed(let payload): payload
+        case .pathsReleased(let payload): payload
         }
     }
 
@@ -252,7 +254,9 @@ extension ZedEvent {
     private static let session = PayloadField.required("workSessionID", .identifier)
     private static let threadStatus = PayloadField.Kind.oneOf(ZedThreadStatus.allCases.map(\.rawValue))
 
-    static let shapes: [CommandShape] = [
+    static let shapes: [CommandShape] = instanceShapes + pathClaimShapes
+
+    private static let instanceShapes: [CommandShape] = [
         .zedEvent("instance_ready", ZedInstanceReady.self, ZedEvent.instanceReady, [instance]),
         .zedEvent(
             "instance_stopped",

@@ -2,7 +2,7 @@ extension StatusEvent {
     /// Every status event name, in the order of the cases.
     public static let names = [
         "command_applied", "command_rejected", "spec_task_changed", "work_session_changed", "zed_thread_changed",
-        "implementation_task_changed", "zed_instance_changed", "shared_context_changed",
+        "implementation_task_changed", "zed_instance_changed", "shared_context_changed", "path_claim_changed",
     ]
 
     /// The change struct, as the CloudEvent `data`.
@@ -16,6 +16,7 @@ extension StatusEvent {
         case .implementationTaskChanged(let payload): payload
         case .zedInstanceChanged(let payload): payload
         case .sharedContextChanged(let payload): payload
+        case .pathClaimChanged(let payload): payload
         }
     }
 
@@ -33,6 +34,7 @@ extension StatusEvent {
         case "implementation_task_changed": .implementationTaskChanged(try MessageData.decode(from: bytes))
         case "zed_instance_changed": .zedInstanceChanged(try MessageData.decode(from: bytes))
         case "shared_context_changed": .sharedContextChanged(try MessageData.decode(from: bytes))
+        case "path_claim_changed": .pathClaimChanged(try MessageData.decode(from: bytes))
         default: nil
         }
     }

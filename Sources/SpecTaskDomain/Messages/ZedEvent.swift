@@ -16,6 +16,8 @@ public enum ZedEvent: Sendable, Hashable {
     case threadFailed(ZedThreadFailed)
     case spawnRequested(ZedSpawnRequested)
     case coordinationMessage(ZedCoordinationMessage)
+    case pathsClaimed(ZedPathsClaimed)
+    case pathsReleased(ZedPathsReleased)
 
     public var name: String {
         switch self {
@@ -31,6 +33,8 @@ public enum ZedEvent: Sendable, Hashable {
         case .threadFailed: "thread_failed"
         case .spawnRequested: "spawn_requested"
         case .coordinationMessage: "coordination_message"
+        case .pathsClaimed: "paths_claimed"
+        case .pathsReleased: "paths_released"
         }
     }
 
@@ -49,6 +53,8 @@ public enum ZedEvent: Sendable, Hashable {
         case .threadFailed(let event): event.instanceID
         case .spawnRequested(let event): event.instanceID
         case .coordinationMessage(let event): event.instanceID
+        case .pathsClaimed(let event): event.instanceID
+        case .pathsReleased(let event): event.instanceID
         }
     }
 

@@ -150,14 +150,14 @@ private struct ChangedRows {
         let state = stored.state
         let old = previous?.state
         let task = state.task
-        if old?.task != task || previous?.nextSequence != stored.nextSequence {
+        if old?.task != task || old?.pathClaims != state.pathClaims || previous?.nextSequence != stored.nextSequence {
             specTasks.append(
                 SpecTaskRow(
                     id: task.id,
                     status: task.status.rawValue,
                     archived: task.archived,
                     nextSequence: stored.nextSequence,
-                    doc: task,
+                    doc: SpecTaskDocument(task: task, pathClaims: state.pathClaims),
                     createdAt: task.createdAt,
                     updatedAt: task.updatedAt
                 )
@@ -245,7 +245,7 @@ private struct SpecTaskRow: Encodable {
     var status: String
     var archived: Bool
     var nextSequence: Int64
-    var doc: SpecTask
+    var doc: SpecTaskDocument
     var createdAt: Date
     var updatedAt: Date
 

@@ -155,13 +155,13 @@ public struct SpecTaskRepository: Sendable {
     {
         guard !ids.isEmpty else { return [:] }
         let sorted = Array(Set(ids)).sorted()
-        var tasks: [String: (SpecTask, Int64)] = [:]
+        var tasks: [String: (SpecTaskDocument, Int64)] = [:]
         let rows = try await connection.query(
             "SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY(\(sorted)) ORDER BY id FOR UPDATE",
             logger: logger
         )
         for try await (id, doc, next) in rows.decode((String, String, Int64).self) {
-            tasks[id] = (try DocumentCoding.decode(SpecTask.self, from: doc), next)
+            tasks[id] = (try DocumentCoding.decode(SpecTaskDocument.self, from: doc), next)
         }
         return try await loadChildren(of: tasks, on: connection)
     }
@@ -187,24 +187,27 @@ public struct SpecTaskRepository: Sendable {
     /// Loads without locking; the tables are read one after another, each at its own moment (see `loadSnapshot`).
     public func load(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask] {
         guard !ids.isEmpty else { return [:] }
-        var tasks: [String: (SpecTask, Int64)] = [:]
+        var tasks: [String: (SpecTaskDocument, Int64)] = [:]
         let rows = try await connection.query(
             "SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY(\(ids))",
             logger: logger
         )
         for try await (id, doc, next) in rows.decode((String, String, Int64).self) {
-            tasks[id] = (try DocumentCoding.decode(SpecTask.self, from: doc), next)
+            tasks[id] = (try DocumentCoding.decode(SpecTaskDocument.self, from: doc), next)
         }
         return try await loadChildren(of: tasks, on: connection)
     }
 
     private func loadChildren(
-        of tasks: [String: (SpecTask, Int64)],
+        of tasks: [String: (SpecTaskDocument, Int64)],
         on connection: PostgresConnection
     ) async throws -> [String: StoredSpecTask] {
         var result: [String: StoredSpecTask] = [:]
-        for (id, (task, next)) in tasks {
-            result[id] = StoredSpecTask(state: SpecTaskState(task: task), nextSequence: next)
+        for (id, (document, next)) in tasks {
+            result[id] = StoredSpecTask(
+                state: SpecTaskState(task: document.task, pathClaims: document.pathClaims),
+                nextSequence: next
+            )
         }
         let ids = Array(tasks.keys)
         guard !ids.isEmpty else { return result }

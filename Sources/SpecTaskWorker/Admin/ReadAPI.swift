@@ -10,7 +10,8 @@ import SpecTaskStore
 /// Every answer is JSON. An id that can not be an id is a 400, an id that names nothing a 404; both with
 /// `{"error": "<what is wrong>"}`.
 public enum ReadAPI {
-    /// The multi-session overview: the spec task, its instance, sessions, threads, implementation tasks and progress.
+    /// The multi-session overview: the spec task, its instance, sessions, threads, implementation tasks, progress and
+    /// the paths the threads hold or wait for.
     public struct Overview: Codable, Sendable {
         public var specTask: SpecTask
         public var zedInstance: ZedInstance?
@@ -19,6 +20,7 @@ public enum ReadAPI {
         public var zedThreads: [ZedThread]
         public var progress: ProgressSnapshot
         public var sharedContext: [SharedContextEntry]
+        public var pathClaims: [PathClaim]
 
         public init(_ state: SpecTaskState) {
             specTask = state.task
@@ -28,6 +30,7 @@ public enum ReadAPI {
             zedThreads = state.zedThreads
             progress = ReadAPI.progress(state)
             sharedContext = state.sharedContext
+            pathClaims = state.pathClaims
         }
     }
 
@@ -71,6 +74,7 @@ public enum ReadAPI {
             return try json(instance)
         }
         api.get("spec-tasks/:taskId/shared-context") { _, context in try json(try await task(context).sharedContext) }
+        api.get("spec-tasks/:taskId/path-claims") { _, context in try json(try await task(context).pathClaims) }
         api.get("spec-tasks/:taskId/coordination-log") { request, context in
             let state = try await task(context)
             let offset = try integer(request.uri.queryParameters.get("offset"), "offset", in: 0...Int(Int32.max)) ?? 0

@@ -162,7 +162,7 @@ struct Scenario {
                 checkChange(change.from, change.to, change.implementationTask.status, sourceLocation)
             case .zedInstanceChanged(let change):
                 checkChange(change.from, change.to, change.zedInstance.status, sourceLocation)
-            case .commandApplied, .commandRejected, .sharedContextChanged: break
+            case .commandApplied, .commandRejected, .sharedContextChanged, .pathClaimChanged: break
             }
         }
 

@@ -166,6 +166,16 @@ enum MessageSamples {
                 replyTo: "coord-7"
             )
         ),
+        .pathsClaimed(
+            ZedPathsClaimed(
+                instanceID: "zed-1",
+                workSessionID: "ws-2",
+                claimID: "claim-1",
+                paths: ["Sources/API/**", "Package.swift"],
+                reason: "adds the API routes"
+            )
+        ),
+        .pathsReleased(ZedPathsReleased(instanceID: "zed-1", workSessionID: "ws-2", claimIDs: ["claim-1"])),
     ]
 
     /// Every Zed event with only its required members.
@@ -184,6 +194,8 @@ enum MessageSamples {
         .coordinationMessage(
             ZedCoordinationMessage(instanceID: "z", fromWorkSessionID: "w", kind: .broadcast, message: "")
         ),
+        .pathsClaimed(ZedPathsClaimed(instanceID: "z", workSessionID: "w", claimID: "c", paths: ["p"])),
+        .pathsReleased(ZedPathsReleased(instanceID: "z", workSessionID: "w")),
     ]
 
     // MARK: - Entities
@@ -305,7 +317,36 @@ enum MessageSamples {
         ),
         .zedInstanceChanged(ZedInstanceChange(from: .pending, to: .ready, zedInstance: zedInstance)),
         .sharedContextChanged(SharedContextChange(key: "api.base_url", value: "https://api.example.com/v1")),
+        .pathClaimChanged(
+            PathClaimChange(
+                from: nil,
+                to: .waiting,
+                reason: "waits for ws-1",
+                pathClaim: pathClaim,
+                conflicts: [conflict]
+            )
+        ),
     ]
+
+    static let pathClaim = PathClaim(
+        id: "claim-1",
+        specTaskID: specTaskID,
+        workSessionID: "ws-2",
+        threadID: "zt-2",
+        paths: ["Sources/API/**", "Package.swift"],
+        status: .waiting,
+        reason: "adds the API routes",
+        claimedAt: time,
+        grantedAt: later
+    )
+
+    static let conflict = PathClaimConflict(
+        workSessionID: "ws-1",
+        threadID: "zt-1",
+        claimID: "claim-0",
+        heldPaths: ["Package.swift"],
+        claimedPaths: ["Package.swift"]
+    )
 
     /// Every Zed command.
     static let zedCommands: [ZedCommand] = [
@@ -363,6 +404,19 @@ enum MessageSamples {
                 workSessionID: "ws-2",
                 threadID: "zt-2",
                 reason: "61100 tokens used of a budget of 50000"
+            )
+        ),
+        .claimResult(
+            ClaimResult(
+                instanceID: "zed-1",
+                specTaskID: specTaskID,
+                workSessionID: "ws-2",
+                threadID: "zt-2",
+                claimID: "claim-1",
+                paths: ["Sources/API/**", "Package.swift"],
+                result: .waiting,
+                conflicts: [conflict],
+                reason: "waits for work session ws-1"
             )
         ),
     ]

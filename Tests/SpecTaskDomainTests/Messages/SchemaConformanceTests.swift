@@ -225,7 +225,7 @@ extension MessagesTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: SchemaFiles.directory.path)
                 .filter { $0.hasSuffix(".schema.json") && $0 != "common.schema.json" }
             #expect(Set(files) == Set(SchemaFiles.messageTypes.map { "\($0).schema.json" }))
-            #expect(SchemaFiles.messageTypes.count == 18 + 8 + 6 + 2 + 12)
+            #expect(SchemaFiles.messageTypes.count == 18 + 9 + 7 + 2 + 14)
         }
 
         @Test("each command and Zed event schema states exactly the decoder's members, types and limits")
@@ -292,6 +292,9 @@ extension MessagesTests {
                     ZedInstanceChange(from: nil, to: .pending, zedInstance: MessageSamples.zedInstance)
                 ),
                 ("sharedContextChange", SharedContextChange(key: "k", value: nil)),
+                ("pathClaim", MessageSamples.pathClaim),
+                ("pathClaimConflict", MessageSamples.conflict),
+                ("pathClaimChange", PathClaimChange(to: .granted, pathClaim: MessageSamples.pathClaim)),
                 ("phaseProgress", PhaseProgress(sessionCount: 0, percent: 0)),
                 ("implementationTaskProgress", MessageSamples.progress.implementationTasks[0]),
                 ("workSessionProgress", MessageSamples.progress.workSessions[0]),
@@ -306,6 +309,7 @@ extension MessagesTests {
                 case .stopInstance(let payload): ("stopZedInstanceOrder", payload)
                 case .deliverMessage(let payload): ("deliverCoordinationMessage", payload)
                 case .budgetExceeded(let payload): ("budgetExceededNotice", payload)
+                case .claimResult(let payload): ("claimResult", payload)
                 }
             }
 
@@ -358,6 +362,7 @@ extension MessagesTests {
                 "checklistState": ChecklistItem.State.allCases.map(\.rawValue),
                 "coordinationKind": CoordinationKind.allCases.map(\.rawValue),
                 "zedActivityKind": ZedThreadActivity.Kind.allCases.map(\.rawValue),
+                "pathClaimStatus": PathClaimStatus.allCases.map(\.rawValue),
             ]
             let definitions = try #require(try SchemaFiles.load("common.schema.json")["$defs"] as? [String: Any])
             for (name, values) in expected {
