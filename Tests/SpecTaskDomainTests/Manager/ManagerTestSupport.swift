@@ -139,6 +139,29 @@ struct Scenario {
             #expect(state.zedInstance?.id == instanceID, sourceLocation: sourceLocation)
         }
 
+        // Path claims: kept only while their session runs in a live instance, and never two sessions holding
+        // overlapping paths at once.
+        let liveInstance = state.zedInstance.map { $0.status != .failed && $0.status != .stopped } ?? false
+        for claim in state.pathClaims {
+            let session = state.session(claim.workSessionID)
+            #expect(claim.status == .granted || claim.status == .waiting, sourceLocation: sourceLocation)
+            #expect(session?.status == .active || session?.status == .blocked, sourceLocation: sourceLocation)
+            #expect(liveInstance, "claim \(claim.id) outlived its instance", sourceLocation: sourceLocation)
+        }
+        let granted = state.pathClaims.filter { $0.status == .granted }
+        for (index, held) in granted.enumerated() {
+            for other in granted[(index + 1)...] where other.workSessionID != held.workSessionID {
+                for path in held.paths {
+                    for otherPath in other.paths {
+                        let overlap = (try? ClaimPattern(path)).flatMap { pattern in
+                            (try? ClaimPattern(otherPath)).flatMap { ClaimPattern.overlap(pattern, $0) }
+                        }
+                        #expect(overlap == false, "\(held.id) and \(other.id) both hold \(path) / \(otherPath)")
+                    }
+                }
+            }
+        }
+
         // One thread per session, ids unique, everything belongs to this spec task.
         #expect(Set(state.workSessions.map(\.id)).count == state.workSessions.count, sourceLocation: sourceLocation)
         #expect(Set(state.zedThreads.map(\.id)).count == state.zedThreads.count, sourceLocation: sourceLocation)
