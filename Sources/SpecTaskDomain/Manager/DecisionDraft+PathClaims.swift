@@ -70,7 +70,7 @@ extension DecisionDraft {
             answer(claim, conflicts: conflicts, reason: reason)
             return
         }
-        let reason = "waits for \(holders)"
+        let reason = "waits: \(holders)"
         add(claim, conflicts: conflicts, reason: reason)
         logConflicts(claim, conflicts, outcome: "waits")
         answer(claim, conflicts: conflicts, reason: reason)
@@ -323,7 +323,7 @@ extension DecisionDraft {
             grantPathClaim(at: position, reason: "the claims it waited for were released")
             answer(state.pathClaims[position], conflicts: [], reason: "granted after waiting")
         } else {
-            answer(claim, conflicts: conflicts, reason: "waits for \(Self.describe(conflicts))")
+            answer(claim, conflicts: conflicts, reason: "waits: \(Self.describe(conflicts))")
         }
     }
 
@@ -375,12 +375,12 @@ extension DecisionDraft {
         }
     }
 
-    /// "work session ws-1 holds Sources/** (claim c-1, thread th-1) over Sources/App.swift; …"
+    /// "work session ws-1 holds Sources/** (claim c-1, thread th-1), overlapping Sources/App.swift; …"
     static func describe(_ conflicts: [PathClaimConflict]) -> String {
         conflicts.map { conflict in
             let thread = conflict.threadID.map { ", thread \($0)" } ?? ""
             return "work session \(conflict.workSessionID) holds \(conflict.heldPaths.joined(separator: ", ")) "
-                + "(claim \(conflict.claimID)\(thread)) over \(conflict.claimedPaths.joined(separator: ", "))"
+                + "(claim \(conflict.claimID)\(thread)), overlapping \(conflict.claimedPaths.joined(separator: ", "))"
         }
         .joined(separator: "; ")
     }

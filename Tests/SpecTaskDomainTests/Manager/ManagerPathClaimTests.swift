@@ -101,8 +101,8 @@ struct ManagerPathClaimTests {
             claimedPaths: ["Sources/API/Routes.swift", "README.md"]
         )
         let reason =
-            "waits for work session \(Self.session(1)) holds Sources/**, README.md (claim c1, thread \(Self.thread(1))) "
-            + "over Sources/API/Routes.swift, README.md"
+            "waits: work session \(Self.session(1)) holds Sources/**, README.md (claim c1, thread \(Self.thread(1))), "
+            + "overlapping Sources/API/Routes.swift, README.md"
         #expect(Self.moves(waiting) == ["c2:nil→waiting"])
         #expect(waiting.claimChanges.first?.conflicts == [conflict])
         #expect(waiting.claimChanges.first?.reason == reason)
