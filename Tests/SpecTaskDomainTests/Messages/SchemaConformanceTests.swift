@@ -198,6 +198,40 @@ extension MessagesTests {
                 data: #"{"instanceID":"zed-1","workSessionID":"ws-1","zedThreadExternalID":"z\u0000"}"#
             ),
             MessageSamples.zedEventJSON(type: "zed.event.instance_ready", data: #"{"instanceID":"zed-1","x":1}"#),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":"Sources"}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":[""]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":[7]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data:
+                    #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":["\#(String(repeating: "p", count: 1025))"]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data:
+                    #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":[\#(Array(repeating: #""p""#, count: 101).joined(separator: ","))]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","paths":["Sources"]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_claimed",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","claimID":"c","paths":["a\u0000b"]}"#
+            ),
+            MessageSamples.zedEventJSON(
+                type: "zed.event.paths_released",
+                data: #"{"instanceID":"zed-1","workSessionID":"ws-1","claimIDs":"c"}"#
+            ),
             MessageSamples.zedEventJSON(runnerToken: "42"),
             MessageSamples.zedEventJSON(runnerToken: #""\#(String(repeating: "t", count: 501))""#),
             MessageSamples.zedEventJSON(runnerToken: #""""#),
