@@ -106,8 +106,8 @@ enum OverviewText {
             state.pathClaims.filter { $0.status == .granted } + state.pathClaims.filter { $0.status != .granted }
         return ["  path claims:"]
             + ordered.map { claim in
-                "    \(pad(claim.id, 24)) \(pad(claim.workSessionID, 30)) \(pad(claim.status.rawValue, 8)) "
-                    + claim.paths.joined(separator: ", ")
+                "    \(pad(claim.status.rawValue, 8)) \(claim.paths.joined(separator: ", "))  "
+                    + "(claim \(claim.id) of \(claim.workSessionID))"
             }
     }
 
