@@ -225,7 +225,7 @@ extension MessagesTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: SchemaFiles.directory.path)
                 .filter { $0.hasSuffix(".schema.json") && $0 != "common.schema.json" }
             #expect(Set(files) == Set(SchemaFiles.messageTypes.map { "\($0).schema.json" }))
-            #expect(SchemaFiles.messageTypes.count == 18 + 8 + 6 + 2 + 12)
+            #expect(SchemaFiles.messageTypes.count == 18 + 8 + 7 + 2 + 14)
         }
 
         @Test("each command and Zed event schema states exactly the decoder's members, types and limits")
@@ -306,6 +306,7 @@ extension MessagesTests {
                 case .stopInstance(let payload): ("stopZedInstanceOrder", payload)
                 case .deliverMessage(let payload): ("deliverCoordinationMessage", payload)
                 case .budgetExceeded(let payload): ("budgetExceededNotice", payload)
+                case .reviseSpecs(let payload): ("reviseSpecsOrder", payload)
                 }
             }
 
