@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import SpecTaskDomain
 import SpecTaskWorker
 
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
         abstract: "Create and list the Kafka topics of the system.",
-        subcommands: [Apply.self, List.self, AsyncAPI.self]
+        subcommands: [Apply.self, List.self, AsyncAPI.self, Schemas.self]
     )
 
     struct Apply: AsyncParsableCommand {
@@ -121,6 +122,42 @@ struct TopicsCommand: AsyncParsableCommand {
             }
             try text.write(toFile: output, atomically: true, encoding: .utf8)
             print("wrote \(output)")
+        }
+    }
+
+    struct Schemas: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Write the JSON Schemas of the input messages (commands, Zed events) from the code's field tables.",
+            discussion: """
+                Writes <schemas dir>/spectask.command.*.schema.json and zed.event.*.schema.json from the field tables \
+                the decoder enforces (common.schema.json and the output schemas are written by hand). --check \
+                writes nothing and exits 1 when a file is not what would be written (for CI).
+                """
+        )
+
+        @Option(help: ArgumentHelp("Folder of the schema files.", valueName: "dir"))
+        var schemasDir = "topics/schemas"
+
+        @Flag(help: "Compare instead of writing; exit 1 when a file differs.")
+        var check = false
+
+        func run() throws {
+            var stale: [String] = []
+            for (fileName, text) in InputSchemas.files() {
+                let path = schemasDir + "/" + fileName
+                let current = try? String(contentsOfFile: path, encoding: .utf8)
+                guard current != text else { continue }
+                stale.append(fileName)
+                if !check { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+            }
+            if check, !stale.isEmpty {
+                throw CLIError(
+                    "not up to date in \(schemasDir): \(stale.joined(separator: ", ")); regenerate them with: "
+                        + "spectask topics schemas --schemas-dir \(schemasDir)"
+                )
+            }
+            print(stale.isEmpty ? "\(schemasDir): every input schema is up to date" : "wrote \(stale.count) files")
         }
     }
 }

@@ -66,6 +66,7 @@ struct AsyncAPIDocumentTests {
             ("3.0.0", #""3.0.0""#), ("-dash", #""-dash""#), ("a: b", #""a: b""#), ("a #b", #""a #b""#),
             ("line\nbreak", #""line\nbreak""#), ("say \"hi\"", #""say \"hi\"""#), ("back\\slash", #""back\\slash""#),
             ("", #""""#), ("trailing ", #""trailing ""#), ("$ref", #""$ref""#), ("bell\u{7}", #""bell\u0007""#),
+            ("del\u{7F}", #""del\x7F""#),
             ("application/cloudevents+json; charset=utf-8", "application/cloudevents+json; charset=utf-8"),
             ("[list]", #""[list]""#), ("{map}", #""{map}""#), ("*alias", #""*alias""#), ("&anchor", #""&anchor""#),
         ]

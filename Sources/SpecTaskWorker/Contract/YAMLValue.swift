@@ -1,3 +1,6 @@
+import Foundation
+import SpecTaskDomain
+
 /// A YAML document as an ordered tree, written as block-style YAML 1.2 text.
 ///
 /// Only what generated documents need: maps keep their order (so the text is stable and diffs read well),
@@ -72,24 +75,7 @@ public indirect enum YAMLValue: Sendable, Hashable {
         {
             return text
         }
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            case "\r": quoted += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    quoted +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        // A JSON string is a YAML double-quoted scalar, but for DEL, which YAML (unlike JSON) must see escaped.
+        return OrderedJSON.quoted(text).replacingOccurrences(of: "\u{7F}", with: "\\x7F")
     }
 }
