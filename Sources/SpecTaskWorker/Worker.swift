@@ -51,6 +51,7 @@ public struct Worker {
             topics: settings.topics,
             group: settings.groupID,
             runnerTokens: RunnerTokens(secret: settings.runnerSecret),
+            planning: settings.planning,
             logger: logger
         )
         let metrics = WorkerMetrics()

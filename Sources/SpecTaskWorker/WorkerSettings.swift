@@ -36,6 +36,9 @@ public struct WorkerSettings: Sendable, Hashable {
     public var deadLetterRetention: Duration
     /// How often each worker prunes what is past its retention (one worker at a time per table).
     public var pruneInterval: Duration
+    /// How `start_planning` plans when the command does not say (`SPECTASK_PLANNING_IN_ZED`,
+    /// `SPECTASK_PLANNING_AGENT_CONFIG`): outside Zed unless set. The same on every worker.
+    public var planning = PlanningDefaults()
 
     public init(
         groupID: String = "spectask-worker",

@@ -16,9 +16,12 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Run the whole story on the running system: a five-task spec task from creation to done.",
         discussion: """
             Needs running workers and a Zed runner (scripts/up starts them). Creates "Implement complete user \
-            authentication system", submits the specs with the implementation plan (--plan), approves them, starts \
-            the implementation and shows the progress of every work session live until the task reaches 100%; then \
-            approves the implementation and prints the multi-session overview. Exits 0 when the task is done.
+            authentication system" and starts its planning session in the task's Zed instance, where the reference \
+            runner plays the planning agent and hands in the specs with the implementation plan (--plan); asks for \
+            changes once, waits for the revised specs and approves them; starts the implementation on the same \
+            instance and shows the progress of every work session live until the task reaches 100%; then approves \
+            the implementation and prints the multi-session overview. Exits 0 when the task is done. \
+            --upstream-specs submits the specs itself, as a planner outside Zed would.
             """
     )
 
@@ -27,6 +30,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The implementation plan to submit.", valueName: "path"))
     var plan = "docs/examples/auth-plan.md"
+
+    @Flag(help: "Submit the specs as an upstream planner would, instead of running the planning session in Zed.")
+    var upstreamSpecs = false
 
     @Option(help: ArgumentHelp("Most work sessions active at once.", valueName: "n"))
     var maxConcurrentSessions = 3
@@ -84,17 +90,11 @@ struct DemoCommand: AsyncParsableCommand {
                 ),
                 says: "created"
             )
-            try await session.send(.startPlanning(StartPlanning()), says: "planning agent started")
-            try await session.send(
-                .submitSpecs(
-                    SubmitSpecs(
-                        requirements: "Users sign up, sign in and out; sessions expire; brute force is throttled.",
-                        design: "REST API over PostgreSQL; argon2id password hashes; signed session tokens.",
-                        implementationPlan: planText
-                    )
-                ),
-                says: "specs submitted"
-            )
+            if upstreamSpecs {
+                try await session.planUpstream(planText)
+            } else {
+                try await session.planInZed(planText)
+            }
             try await session.send(.approveSpecs(ApproveSpecs(approver: "demo-reviewer")), says: "specs approved")
             try await session.send(
                 .startImplementation(StartImplementation(maxConcurrentSessions: maxConcurrentSessions)),
@@ -147,6 +147,8 @@ private struct DemoSession {
     var sent = 0
     var latest: ProgressSnapshot?
     var status: SpecTaskStatus?
+    /// How many times the specs went to review: the planning session handing them in, or in again.
+    var specReviews = 0
     /// Path claims that waited for another session's files, and those of them granted since.
     var claimsWaited: Set<String> = []
     var claimsGrantedAfterWaiting: Set<String> = []
@@ -168,6 +170,61 @@ private struct DemoSession {
         self.deadline = deadline
     }
 
+    /// The planning agent outside Zed: planning started, the specs submitted as a command.
+    mutating func planUpstream(_ planText: String) async throws {
+        try await send(.startPlanning(StartPlanning(inZed: false)), says: "planning agent started (outside Zed)")
+        try await send(
+            .submitSpecs(
+                SubmitSpecs(
+                    requirements: "Users sign up, sign in and out; sessions expire; brute force is throttled.",
+                    design: "REST API over PostgreSQL; argon2id password hashes; signed session tokens.",
+                    implementationPlan: planText
+                )
+            ),
+            says: "specs submitted"
+        )
+    }
+
+    /// The planning session: a thread on the task's Zed instance writes the specs (the reference runner hands in
+    /// `planText`), the reviewer asks for one change, and the thread revises them.
+    mutating func planInZed(_ planText: String) async throws {
+        try await send(
+            .startPlanning(StartPlanning(inZed: true, agentConfig: .object(["plan": .string(planText)]))),
+            says: "planning session started in the task's Zed instance"
+        )
+        try await waitForSpecReview(says: "the planning session handed in the specs (requirements, design, plan)")
+        try await send(
+            .requestChanges(
+                RequestChanges(
+                    reviewer: "demo-reviewer",
+                    comments: "Throttle repeated failed sign-ins per account and per address."
+                )
+            ),
+            says: "changes requested by demo-reviewer"
+        )
+        try await waitForSpecReview(says: "the planning session revised the specs")
+    }
+
+    /// Waits until the specs are (again) in review: the next spec_review after the ones seen so far.
+    private mutating func waitForSpecReview(says: String) async throws {
+        let seen = specReviews
+        while ContinuousClock.now < deadline {
+            for message in try await follower.next() {
+                absorb(message.event, message.status, raw: message.raw.value)
+            }
+            if specReviews > seen {
+                print("  ✓ \(says)")
+                return
+            }
+            if status == .specFailed || status == .cancelled {
+                throw CLIError("planning ended as \(status!.rawValue); see `spectask show \(taskID)`")
+            }
+        }
+        throw CLIError(
+            "no specs from the planning session in time: is the Zed runner running? (scripts/services status)"
+        )
+    }
+
     /// Sends a command and waits for its outcome; a rejection ends the demo.
     mutating func send(_ command: SpecTaskCommand, says: String) async throws {
         sent += 1
@@ -183,18 +240,20 @@ private struct DemoSession {
         )
         _ = try await producer.send(KafkaProducerRecord(topic: topics.commands, key: Array(taskID.utf8), value: bytes))
         while ContinuousClock.now < deadline {
+            // The whole batch is taken in, also what follows the outcome (the status changes it caused).
+            var outcome: StatusEvent?
             for message in try await follower.next() {
                 absorb(message.event, message.status, raw: message.raw.value)
-                guard message.event.correlationid == id else { continue }
-                switch message.status {
-                case .commandApplied?:
-                    print("  ✓ \(says)")
-                    return
-                case .commandRejected(let outcome)?:
-                    throw CLIError("\(command.type) was rejected (\(outcome.code ?? "?")): \(outcome.reason ?? "")")
-                default:
-                    continue
-                }
+                if message.event.correlationid == id, outcome == nil { outcome = message.status }
+            }
+            switch outcome {
+            case .commandApplied?:
+                print("  ✓ \(says)")
+                return
+            case .commandRejected(let outcome)?:
+                throw CLIError("\(command.type) was rejected (\(outcome.code ?? "?")): \(outcome.reason ?? "")")
+            default:
+                continue
             }
         }
         throw CLIError("no answer to \(command.type) in time: are the workers running? (scripts/services status)")
@@ -238,6 +297,7 @@ private struct DemoSession {
             return true
         }
         if case .specTaskChanged(let change)? = statusEvent {
+            if change.to == .specReview, change.from != .specReview { specReviews += 1 }
             status = change.to
             return true
         }
@@ -248,6 +308,12 @@ private struct DemoSession {
         return false
     }
 
+    /// "task 2", "helper" (a spawned session without a task) or "planning".
+    private static func label(_ session: WorkSessionProgress) -> String {
+        if session.phase == .planning { return "planning" }
+        return session.implementationTaskIndex.map { "task \($0)" } ?? "helper"
+    }
+
     /// The progress bars: redrawn in place in a terminal, printed when they change otherwise.
     private mutating func draw() {
         guard let latest else { return }
@@ -256,7 +322,7 @@ private struct DemoSession {
                 + "tokens \(latest.usage.tokens)  cost \(Budget.dollars(latest.usage.costMicros))"
         ]
         for session in latest.workSessions {
-            let task = session.implementationTaskIndex.map { "task \($0)" } ?? "helper"
+            let task = Self.label(session)
             lines.append(
                 "    \(OverviewText.pad(session.workSessionID, 34)) \(OverviewText.pad(task, 7)) "
                     + "\(OverviewText.pad(session.status.rawValue, 10)) \(OverviewText.bar(session.percent, width: 20)) "
@@ -269,7 +335,7 @@ private struct DemoSession {
             ? lines.joined(separator: "\n")
             : "  \(OverviewText.bar(latest.overallPercent, width: 20)) \(latest.overallPercent)%  "
                 + latest.workSessions.map { session in
-                    "\(session.implementationTaskIndex.map { "task \($0)" } ?? "helper") \(session.percent)%"
+                    "\(Self.label(session)) \(session.percent)%"
                 }
                 .joined(separator: ", ")
         guard text != lastPrinted else { return }

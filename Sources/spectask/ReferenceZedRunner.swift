@@ -12,7 +12,8 @@ import Glibc
 /// the instances and threads it was asked for, and reports on `zed.events` with each instance's runner token.
 ///
 /// It stands in for real Zed runners (the demo and the tests use it): instead of an agent editing code, each
-/// thread reports a few activities over a few seconds (edits, files, tests, tokens and cost), then completes.
+/// thread reports a few activities over a few seconds (edits, files, tests, tokens and cost), then completes; a
+/// planning session's thread plays the planning agent (``ReferencePlanner``).
 actor ReferenceZedRunner {
     struct Settings: Sendable {
         var heartbeatInterval: Duration = .seconds(1)
@@ -43,6 +44,8 @@ actor ReferenceZedRunner {
         /// must not go on as the new one.
         var serial: Int
         var progress = 0
+        /// What the thread handed in, when it is a planning session's thread (``ReferencePlanner``).
+        var planner: ReferencePlanner?
     }
 
     /// A thread to run: what `handle` returns for a `create_thread`, for the caller to run as a child task.
@@ -165,10 +168,54 @@ actor ReferenceZedRunner {
             )
         case .budgetExceeded(let notice):
             logger.warning("thread \(notice.threadID): \(notice.reason)")
+        case .reviseSpecs(let order):
+            guard var planner = instances[order.instanceID]?.threads[order.threadID]?.planner else { return nil }
+            logger.info("planning thread \(order.threadID) revises the specs: \(order.comments)")
+            planner.revise(order)
+            instances[order.instanceID]?.threads[order.threadID]?.planner = planner
+            await send(
+                planner.submitted(instanceID: order.instanceID, workSessionID: order.workSessionID),
+                of: order.instanceID
+            )
         case .claimResult(let result):
             claimAnswered(result)
         }
         return nil
+    }
+
+    /// A planning session's thread: reads the task, writes the specs and hands them in, then stays open for
+    /// the reviewer (revise_specs) until it is stopped when the specs are approved.
+    private func plan(_ start: ThreadStart) async {
+        let thread = start.command
+        for (step, summary) in ["read the request", "wrote the requirements and the design"].enumerated() {
+            try? await Task.sleep(for: settings.stepInterval)
+            guard !Task.isCancelled, isRunning(start) else { return }
+            let progress = (step + 1) * 40
+            instances[thread.instanceID]?.threads[thread.threadID]?.progress = progress
+            await send(
+                .threadActivity(
+                    ZedThreadActivity(
+                        instanceID: thread.instanceID,
+                        workSessionID: thread.workSessionID,
+                        kind: .message,
+                        summary: summary,
+                        progress: progress,
+                        tokensIn: settings.tokensPerStep,
+                        tokensOut: settings.tokensPerStep / 3,
+                        costMicros: settings.costMicrosPerStep
+                    )
+                ),
+                of: thread.instanceID
+            )
+        }
+        guard !Task.isCancelled, isRunning(start) else { return }
+        let planner = ReferencePlanner(for: thread)
+        instances[thread.instanceID]?.threads[thread.threadID]?.planner = planner
+        instances[thread.instanceID]?.threads[thread.threadID]?.progress = 100
+        await send(
+            planner.submitted(instanceID: thread.instanceID, workSessionID: thread.workSessionID),
+            of: thread.instanceID
+        )
     }
 
     /// Whether the thread of `start` still runs: not stopped, its instance not stopped, not started anew since.
@@ -191,6 +238,10 @@ actor ReferenceZedRunner {
             ),
             of: instanceID
         )
+        if thread.phase == .planning {
+            await plan(start)
+            return
+        }
         guard await claimOwnPaths(start) else { return }
         let kinds: [ZedThreadActivity.Kind] = [.codeEdit, .fileCreate, .codeEdit, .testRun, .codeEdit, .gitCommit]
         let steps = max(1, settings.steps)

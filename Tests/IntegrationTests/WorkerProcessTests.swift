@@ -174,6 +174,8 @@ struct WorkerProcessTests {
                 "cannot read topic definitions from /nonexistent"
             ),
             (["no-such-command"], [:], "Unexpected argument"),
+            (["topics", "asyncapi", "--check"], [:], "--check needs --output"),
+            (["topics", "asyncapi", "--topics-dir", "/nonexistent"], [:], "cannot read topic definitions"),
             (["send", "fly", "--task", "t"], [:], "unknown command 'fly'"),
             (["send", "create", "--task", "t", "--set", "nmae=x"], [:], "unknown member 'nmae'"),
             (["send", "create", "--task", "t", "--set", "noequals"], [:], "--set expects key=value"),

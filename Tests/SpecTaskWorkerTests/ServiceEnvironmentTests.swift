@@ -1,4 +1,5 @@
 import Kafka
+import SpecTaskDomain
 import SpecTaskStore
 import Testing
 
@@ -155,6 +156,17 @@ struct ServiceEnvironmentTests {
         )
     }
 
+    @Test("planning runs outside Zed unless SPECTASK_PLANNING_IN_ZED says otherwise, with the agent config given")
+    func planningDefaults() throws {
+        #expect(try ServiceEnvironment.workerSettings([:]).planning == PlanningDefaults())
+        let settings = try ServiceEnvironment.workerSettings([
+            "SPECTASK_PLANNING_IN_ZED": " Yes ", "SPECTASK_PLANNING_AGENT_CONFIG": #"{"model": "planner", "depth": 2}"#,
+        ])
+        #expect(settings.planning.inZed)
+        #expect(settings.planning.agentConfig == .object(["model": .string("planner"), "depth": .number(2)]))
+        #expect(try !ServiceEnvironment.workerSettings(["SPECTASK_PLANNING_IN_ZED": "0"]).planning.inZed)
+    }
+
     @Test(
         "bad worker settings are refused",
         arguments: [
@@ -178,6 +190,11 @@ struct ServiceEnvironmentTests {
             (["SPECTASK_INSTANCE_READY_TIMEOUT": "3d"], "SPECTASK_INSTANCE_READY_TIMEOUT is '3d'"),
             (["SPECTASK_INSTANCE_READY_TIMEOUT": "2 minutes"], "SPECTASK_INSTANCE_READY_TIMEOUT is '2 minutes'"),
             (["SPECTASK_HEARTBEAT_TIMEOUT": "60s", "SPECTASK_HEARTBEAT_FAIL_AFTER": "30s"], "must be longer than"),
+            (["SPECTASK_PLANNING_IN_ZED": "maybe"], "SPECTASK_PLANNING_IN_ZED is 'maybe'; expected true or false"),
+            (["SPECTASK_PLANNING_AGENT_CONFIG": "{\"model\":"], "SPECTASK_PLANNING_AGENT_CONFIG is not JSON"),
+            (["SPECTASK_PLANNING_AGENT_CONFIG": "{\"a\":1,\"a\":2}"], "SPECTASK_PLANNING_AGENT_CONFIG is not JSON"),
+            (["SPECTASK_PLANNING_AGENT_CONFIG": "[1]"], "must be a JSON object"),
+            (["SPECTASK_PLANNING_AGENT_CONFIG": String(repeating: "[", count: 10_000)], "is not JSON"),
         ]
     )
     func badWorkerSettings(env: [String: String], message: String) {

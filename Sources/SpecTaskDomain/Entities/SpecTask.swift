@@ -32,6 +32,12 @@ public struct SpecTask: Sendable, Hashable, Codable, Identifiable {
     /// The agent configuration given when implementation started, passed to every Zed thread of the task
     /// (including threads of sessions started or spawned later).
     public var agentConfig: JSONValue?
+    /// The planning agent's configuration, for the planning session's thread (`start_planning` in Zed);
+    /// `nil` gives that thread `agentConfig`.
+    public var planningAgentConfig: JSONValue? = nil
+    /// The planning session writing (or that wrote) the specs, while planning runs in Zed; `nil` when the
+    /// planner is outside spectask. Its end before the specs are approved fails the planning (spec_failed).
+    public var planningSessionID: String? = nil
     /// How much the task's threads may spend; `nil` is no limit.
     public var budget: Budget?
     public var createdAt: Date

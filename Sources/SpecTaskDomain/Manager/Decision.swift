@@ -30,6 +30,8 @@ public struct Rejection: Error, Sendable, Hashable, Codable, CustomStringConvert
         /// A coordination message or path claim from a work session whose thread is closed (completed, failed or
         /// cancelled).
         public static let senderClosed = Code(rawValue: "sender_closed")
+        /// specs_submitted or planning_failed from a work session that is not the spec task's open planning session.
+        public static let notPlanningSession = Code(rawValue: "not_planning_session")
         /// A claimed path that is not a workspace-relative path or glob (``ClaimPattern``).
         public static let invalidPath = Code(rawValue: "invalid_path")
         /// A claim beyond ``ClaimLimits``: too many paths held in the task, or too costly to check.
@@ -57,14 +59,18 @@ public struct DecisionContext: Sendable {
     public var makeID: @Sendable (_ prefix: String, _ ordinal: Int, _ commandID: String) -> String
     /// The token a runner must present on `zed.events` for this instance.
     public var runnerToken: @Sendable (_ instanceID: String) -> String
+    /// How `start_planning` plans when the command does not say.
+    public var planning: PlanningDefaults
 
     public init(
         makeID: @escaping @Sendable (_ prefix: String, _ ordinal: Int, _ commandID: String) -> String =
             DecisionContext.derivedID,
-        runnerToken: @escaping @Sendable (_ instanceID: String) -> String
+        runnerToken: @escaping @Sendable (_ instanceID: String) -> String,
+        planning: PlanningDefaults = PlanningDefaults()
     ) {
         self.makeID = makeID
         self.runnerToken = runnerToken
+        self.planning = planning
     }
 
     /// `ws-<command id>-2`; a command id longer than 100 characters is replaced by its 64-bit FNV-1a hash, so
@@ -76,5 +82,19 @@ public struct DecisionContext: Sendable {
 
     static func fnv1a(_ text: String) -> UInt64 {
         text.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}
+
+/// The worker's defaults for `start_planning` (`SPECTASK_PLANNING_IN_ZED`, `SPECTASK_PLANNING_AGENT_CONFIG`).
+public struct PlanningDefaults: Sendable, Hashable {
+    /// Whether planning runs as a session on the spec task's Zed instance when the command does not say.
+    public var inZed: Bool
+    /// The planning agent's configuration when the command gives none.
+    public var agentConfig: JSONValue?
+
+    /// Planning outside Zed (an upstream planner answers with `submit_specs`), as before planning sessions.
+    public init(inZed: Bool = false, agentConfig: JSONValue? = nil) {
+        self.inZed = inZed
+        self.agentConfig = agentConfig
     }
 }

@@ -18,13 +18,13 @@ extension DecisionDraft {
         }
         let plan = try parsedPlan()
         try ManagerLimits.validateConcurrencyLimit(start.maxConcurrentSessions, of: specTaskID)
-        if state.zedInstance != nil || !state.implementationTasks.isEmpty || !state.workSessions.isEmpty {
+        // The planning session (if planning ran in Zed) is all there may be: its instance is used on.
+        if !state.implementationTasks.isEmpty || state.workSessions.contains(where: { $0.phase != .planning }) {
             throw Rejection(
                 .conflict,
-                "spec task \(specTaskID) already has implementation tasks, work sessions or a Zed instance"
+                "spec task \(specTaskID) already has implementation tasks or implementation work sessions"
             )
         }
-        let instanceID = try newZedInstanceID(chosen: start.zedInstanceID)
         let sessionIDs = try newWorkSessionIDs(chosen: start.workSessionIDs, taskCount: plan.count)
 
         updateSpecTask { task in
@@ -39,7 +39,11 @@ extension DecisionDraft {
             add(ImplementationTask(parsed: parsed, specTaskID: specTaskID))
         }
 
-        openZedInstance(instanceID, workspaceConfig: start.workspaceConfig)
+        try useZedInstance(
+            chosen: start.zedInstanceID,
+            workspaceConfig: start.workspaceConfig,
+            for: "implementation"
+        )
 
         for (parsed, sessionID) in zip(plan, sessionIDs) {
             let threadID = generatedID("zt", ordinal: parsed.index)
@@ -278,7 +282,7 @@ extension DecisionDraft {
         }
     }
 
-    private func newZedInstanceID(chosen: String?) throws(Rejection) -> String {
+    func newZedInstanceID(chosen: String?) throws(Rejection) -> String {
         guard let chosen else { return generatedID("zi", ordinal: 1) }
         try ManagerLimits.validateClientID(chosen, field: "zedInstanceID")
         return chosen

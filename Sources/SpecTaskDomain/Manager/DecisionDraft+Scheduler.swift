@@ -107,7 +107,7 @@ extension DecisionDraft {
 
     /// Asks the runner of the spec task's instance to open the session's thread.
     private mutating func emitCreateThread(for session: WorkSession) {
-        // Sessions exist only after implementation started, which created the instance and every thread.
+        // Every session is created with its thread, on the spec task's instance.
         guard let instance = state.zedInstance, let threadPosition = zedThreadPosition(forWorkSession: session.id)
         else { return }
         let task = session.implementationTaskIndex
@@ -124,8 +124,12 @@ extension DecisionDraft {
                     description: session.description,
                     implementationTaskIndex: session.implementationTaskIndex,
                     implementationTaskTitle: task?.title,
-                    initialPrompt: InitialPrompt.make(for: session, task: task, specTask: state.task),
-                    agentConfig: state.task.agentConfig
+                    initialPrompt: session.phase == .planning
+                        ? InitialPrompt.planning(for: session, specTask: state.task)
+                        : InitialPrompt.make(for: session, task: task, specTask: state.task),
+                    agentConfig: session.phase == .planning
+                        ? state.task.planningAgentConfig ?? state.task.agentConfig : state.task.agentConfig,
+                    phase: session.phase
                 )
             )
         )

@@ -96,6 +96,10 @@ extension DecisionDraft {
             )
         case .coordinationMessage(let message):
             try coordinate(message)
+        case .specsSubmitted(let specs):
+            try planningSessionSubmitted(specs)
+        case .planningFailed(let failure):
+            try planningSessionFailed(failure)
         case .pathsClaimed(let claim):
             try claimPaths(claim)
         case .pathsReleased(let release):

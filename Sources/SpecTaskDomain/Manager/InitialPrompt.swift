@@ -33,6 +33,44 @@ enum InitialPrompt {
         return original + "\n\n\(who) asked for changes to the finished work: \(comments)"
     }
 
+    /// The prompt for the planning session's thread: the one it was started with (a revision), or what to
+    /// write for the spec task and how to hand it in.
+    static func planning(for session: WorkSession, specTask: SpecTask) -> String {
+        if let prompt = session.initialPrompt, !Substring(prompt).trimmed().isEmpty { return prompt }
+        var paragraphs = planningWork(for: specTask)
+        if session.attempt > 1 {
+            paragraphs.append("This is planning attempt \(session.attempt); an earlier attempt did not finish.")
+        }
+        return paragraphs.joined(separator: "\n\n")
+    }
+
+    /// The prompt of a new planning session that revises specs a reviewer asked changes to, when the planning
+    /// session that wrote them has ended.
+    static func specsRevision(specTask: SpecTask, reviewer: String?, comments: String, attempt: Int) -> String {
+        var paragraphs = planningWork(for: specTask)
+        paragraphs.append("Planning attempt \(attempt) revises the specs submitted earlier:")
+        for (title, document) in [
+            ("Requirements", specTask.requirements), ("Design", specTask.design),
+            ("Implementation plan", specTask.implementationPlan),
+        ] {
+            if let document { paragraphs.append("\(title):\n\(document)") }
+        }
+        let who = reviewer.map { "The reviewer, \($0)," } ?? "The reviewer"
+        paragraphs.append("\(who) asked for changes: \(comments)")
+        return paragraphs.joined(separator: "\n\n")
+    }
+
+    private static func planningWork(for specTask: SpecTask) -> [String] {
+        var paragraphs = ["Write the specs for \"\(specTask.name)\"."]
+        if !specTask.description.isEmpty { paragraphs.append(specTask.description) }
+        paragraphs.append(
+            "Hand in three documents with zed.event.specs_submitted: the requirements, the technical design and "
+                + "the implementation plan (\"## Task 1: Title\" headings with Description, Acceptance criteria, Effort "
+                + "and Depends on lines, or a Kiro-style checklist). A reviewer approves them or answers with zed.command.revise_specs."
+        )
+        return paragraphs
+    }
+
     /// What the session is to do, as paragraphs: its implementation task, or its own name and description.
     private static func work(of session: WorkSession, task: ImplementationTask?, specTask: SpecTask) -> [String] {
         var paragraphs: [String] = []

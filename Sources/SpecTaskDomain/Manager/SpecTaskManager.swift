@@ -58,7 +58,7 @@ public enum SpecTaskManager {
                 .alreadyExists,
                 "spec task \(state.task.id) already exists (it is in \(state.task.status.rawValue))"
             )
-        case .startPlanning: try draft.startPlanning()
+        case .startPlanning(let payload): try draft.startPlanning(payload)
         case .submitSpecs(let payload): try draft.submitSpecs(payload)
         case .approveSpecs(let payload): try draft.approveSpecs(payload)
         case .requestChanges(let payload): try draft.requestChanges(payload)
@@ -85,6 +85,8 @@ public enum SpecTaskManager {
         // and the last session to finish ends the implementation.
         draft.startReadySessions()
         draft.concludeImplementation()
+        // A planning session that ended without approved specs fails the planning, whatever ended it.
+        draft.concludePlanning()
         // Claims of sessions that ended are released, and the claims that waited on them granted.
         draft.settlePathClaims()
         return draft

@@ -173,6 +173,7 @@ public enum ZedCommand: Sendable, Hashable {
     case stopInstance(StopZedInstanceOrder)
     case deliverMessage(DeliverCoordinationMessage)
     case budgetExceeded(BudgetExceededNotice)
+    case reviseSpecs(ReviseSpecsOrder)
     case claimResult(ClaimResult)
 
     public var name: String {
@@ -183,6 +184,7 @@ public enum ZedCommand: Sendable, Hashable {
         case .stopInstance: "stop_instance"
         case .deliverMessage: "deliver_message"
         case .budgetExceeded: "budget_exceeded"
+        case .reviseSpecs: "revise_specs"
         case .claimResult: "claim_result"
         }
     }
@@ -195,6 +197,7 @@ public enum ZedCommand: Sendable, Hashable {
         case .stopInstance(let command): command.instanceID
         case .deliverMessage(let command): command.instanceID
         case .budgetExceeded(let command): command.instanceID
+        case .reviseSpecs(let command): command.instanceID
         case .claimResult(let command): command.instanceID
         }
     }
@@ -236,6 +239,9 @@ public struct CreateZedThread: Sendable, Hashable, Codable {
     public var implementationTaskTitle: String?
     public var initialPrompt: String
     public var agentConfig: JSONValue?
+    /// `planning` for the planning session's thread, which answers with `zed.event.specs_submitted`;
+    /// absent in messages from before there were planning sessions, which means `implementation`.
+    public var phase: WorkSessionPhase?
     public init(
         instanceID: String,
         specTaskID: String,
@@ -246,7 +252,8 @@ public struct CreateZedThread: Sendable, Hashable, Codable {
         implementationTaskIndex: Int?,
         implementationTaskTitle: String?,
         initialPrompt: String,
-        agentConfig: JSONValue?
+        agentConfig: JSONValue?,
+        phase: WorkSessionPhase? = .implementation
     ) {
         self.instanceID = instanceID
         self.specTaskID = specTaskID
@@ -258,6 +265,7 @@ public struct CreateZedThread: Sendable, Hashable, Codable {
         self.implementationTaskTitle = implementationTaskTitle
         self.initialPrompt = initialPrompt
         self.agentConfig = agentConfig
+        self.phase = phase
     }
 }
 
@@ -338,5 +346,36 @@ public struct BudgetExceededNotice: Sendable, Hashable, Codable {
         self.workSessionID = workSessionID
         self.threadID = threadID
         self.reason = reason
+    }
+}
+
+/// Tells the planning session's thread to revise the specs it submitted: a reviewer asked for changes, or the
+/// implementation plan it submitted can not be used. It answers with `zed.event.specs_submitted` again.
+public struct ReviseSpecsOrder: Sendable, Hashable, Codable {
+    public var instanceID: String
+    public var specTaskID: String
+    public var workSessionID: String
+    public var threadID: String
+    /// Who asked for the changes; absent when the worker itself sends the specs back (an unusable plan).
+    public var reviewer: String?
+    public var comments: String
+    /// How many times a reviewer has asked for changes to this spec task's specs so far.
+    public var revision: Int
+    public init(
+        instanceID: String,
+        specTaskID: String,
+        workSessionID: String,
+        threadID: String,
+        reviewer: String?,
+        comments: String,
+        revision: Int
+    ) {
+        self.instanceID = instanceID
+        self.specTaskID = specTaskID
+        self.workSessionID = workSessionID
+        self.threadID = threadID
+        self.reviewer = reviewer
+        self.comments = comments
+        self.revision = revision
     }
 }

@@ -1,7 +1,7 @@
 /// One member of a command's `data`: its JSON type, its limits and whether it must be present.
 ///
 /// ``CommandDecoder`` enforces these; `topics/schemas/spectask.command.<name>.schema.json` states the same
-/// in JSON Schema, and a test keeps the two in step. The limits protect the store: nothing longer than a
+/// in JSON Schema, generated from them (``InputSchemas``). The limits protect the store: nothing longer than a
 /// column should hold reaches a transaction.
 public struct PayloadField: Sendable, Hashable {
     /// The JSON type of a member and its limits.

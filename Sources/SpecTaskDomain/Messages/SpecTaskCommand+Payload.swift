@@ -99,7 +99,19 @@ extension SpecTaskCommand {
                 .optional("maxConcurrentSessions", sessionLimit),
             ]
         ),
-        CommandShape("start_planning", StartPlanning.self, SpecTaskCommand.startPlanning, []),
+        CommandShape(
+            "start_planning",
+            StartPlanning.self,
+            SpecTaskCommand.startPlanning,
+            [
+                .optional("inZed", .boolean),
+                .optional("agentConfig", .anyJSON),
+                .optional("projectPath", .path),
+                .optional("workspaceConfig", .anyJSON),
+                .optional("zedInstanceID", .identifier),
+                .optional("workSessionID", .identifier),
+            ]
+        ),
         CommandShape(
             "submit_specs",
             SubmitSpecs.self,
@@ -242,6 +254,8 @@ extension ZedEvent {
         case .threadFailed(let payload): payload
         case .spawnRequested(let payload): payload
         case .coordinationMessage(let payload): payload
+        case .specsSubmitted(let payload): payload
+        case .planningFailed(let payload): payload
         case .pathsClaimed(let payload): payload
         case .pathsReleased(let payload): payload
         }
@@ -364,6 +378,24 @@ extension ZedEvent {
                 .required("message", .text),
                 .optional("replyTo", .identifier),
             ]
+        ),
+        .zedEvent(
+            "specs_submitted",
+            ZedSpecsSubmitted.self,
+            ZedEvent.specsSubmitted,
+            [
+                instance,
+                session,
+                .required("requirements", .text),
+                .required("design", .text),
+                .required("implementationPlan", .text),
+            ]
+        ),
+        .zedEvent(
+            "planning_failed",
+            ZedPlanningFailed.self,
+            ZedEvent.planningFailed,
+            [instance, session, .required("reason", .text)]
         ),
     ]
 }

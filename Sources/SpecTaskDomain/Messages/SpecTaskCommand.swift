@@ -122,9 +122,38 @@ public struct CreateSpecTask: Sendable, Hashable, Codable {
     }
 }
 
-/// backlog (or spec_failed) → spec_generation: the planning agent starts.
+/// backlog, spec_failed or spec_revision → spec_generation: the planning agent starts.
+///
+/// Planning runs outside spectask (a planner that answers with `submit_specs`) or as the planning session: a
+/// thread on the spec task's Zed instance (created now if the task has none) that answers with
+/// `zed.event.specs_submitted`. `inZed` chooses; absent, the worker's default does (`SPECTASK_PLANNING_IN_ZED`).
 public struct StartPlanning: Sendable, Hashable, Codable {
-    public init() {}
+    /// Run planning as a session on the spec task's Zed instance; absent: the worker's default.
+    public var inZed: Bool?
+    /// The planning agent's configuration for its thread; absent: the worker's default, else the task's agent's.
+    public var agentConfig: JSONValue?
+    public var projectPath: String?
+    /// For the Zed instance, when this creates it.
+    public var workspaceConfig: JSONValue?
+    /// Client-chosen id of the Zed instance, when this creates it; generated when absent.
+    public var zedInstanceID: String?
+    /// Client-chosen id of the planning session; generated when absent.
+    public var workSessionID: String?
+    public init(
+        inZed: Bool? = nil,
+        agentConfig: JSONValue? = nil,
+        projectPath: String? = nil,
+        workspaceConfig: JSONValue? = nil,
+        zedInstanceID: String? = nil,
+        workSessionID: String? = nil
+    ) {
+        self.inZed = inZed
+        self.agentConfig = agentConfig
+        self.projectPath = projectPath
+        self.workspaceConfig = workspaceConfig
+        self.zedInstanceID = zedInstanceID
+        self.workSessionID = workSessionID
+    }
 }
 
 /// The planning agent's output: spec_generation or spec_revision → spec_review.

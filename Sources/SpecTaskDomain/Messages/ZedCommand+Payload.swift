@@ -2,6 +2,7 @@ extension ZedCommand {
     /// Every Zed command name, in the order of the cases.
     public static let names = [
         "create_instance", "create_thread", "stop_thread", "stop_instance", "deliver_message", "budget_exceeded",
+        "revise_specs",
         "claim_result",
     ]
 
@@ -14,6 +15,7 @@ extension ZedCommand {
         case .stopInstance(let payload): payload
         case .deliverMessage(let payload): payload
         case .budgetExceeded(let payload): payload
+        case .reviseSpecs(let payload): payload
         case .claimResult(let payload): payload
         }
     }
@@ -30,6 +32,7 @@ extension ZedCommand {
         case "stop_instance": .stopInstance(try MessageData.decode(from: bytes))
         case "deliver_message": .deliverMessage(try MessageData.decode(from: bytes))
         case "budget_exceeded": .budgetExceeded(try MessageData.decode(from: bytes))
+        case "revise_specs": .reviseSpecs(try MessageData.decode(from: bytes))
         case "claim_result": .claimResult(try MessageData.decode(from: bytes))
         default: nil
         }

@@ -16,6 +16,8 @@ public enum ZedEvent: Sendable, Hashable {
     case threadFailed(ZedThreadFailed)
     case spawnRequested(ZedSpawnRequested)
     case coordinationMessage(ZedCoordinationMessage)
+    case specsSubmitted(ZedSpecsSubmitted)
+    case planningFailed(ZedPlanningFailed)
     case pathsClaimed(ZedPathsClaimed)
     case pathsReleased(ZedPathsReleased)
 
@@ -33,6 +35,8 @@ public enum ZedEvent: Sendable, Hashable {
         case .threadFailed: "thread_failed"
         case .spawnRequested: "spawn_requested"
         case .coordinationMessage: "coordination_message"
+        case .specsSubmitted: "specs_submitted"
+        case .planningFailed: "planning_failed"
         case .pathsClaimed: "paths_claimed"
         case .pathsReleased: "paths_released"
         }
@@ -53,6 +57,8 @@ public enum ZedEvent: Sendable, Hashable {
         case .threadFailed(let event): event.instanceID
         case .spawnRequested(let event): event.instanceID
         case .coordinationMessage(let event): event.instanceID
+        case .specsSubmitted(let event): event.instanceID
+        case .planningFailed(let event): event.instanceID
         case .pathsClaimed(let event): event.instanceID
         case .pathsReleased(let event): event.instanceID
         }
@@ -294,5 +300,44 @@ public struct ZedCoordinationMessage: Sendable, Hashable, Codable {
         self.kind = kind
         self.message = message
         self.replyTo = replyTo
+    }
+}
+
+// MARK: - Planning
+
+/// The planning session's thread wrote the specs: applied as `spectask.command.submit_specs` is
+/// (spec_generation or spec_revision → spec_review). The session stays open for the reviewer's answer.
+public struct ZedSpecsSubmitted: Sendable, Hashable, Codable {
+    public var instanceID: String
+    /// The planning session whose thread wrote them.
+    public var workSessionID: String
+    public var requirements: String
+    public var design: String
+    public var implementationPlan: String
+    public init(
+        instanceID: String,
+        workSessionID: String,
+        requirements: String,
+        design: String,
+        implementationPlan: String
+    ) {
+        self.instanceID = instanceID
+        self.workSessionID = workSessionID
+        self.requirements = requirements
+        self.design = design
+        self.implementationPlan = implementationPlan
+    }
+}
+
+/// The planning session's thread gave up: the session fails and the spec task goes to spec_failed, from where
+/// `start_planning` starts planning again.
+public struct ZedPlanningFailed: Sendable, Hashable, Codable {
+    public var instanceID: String
+    public var workSessionID: String
+    public var reason: String
+    public init(instanceID: String, workSessionID: String, reason: String) {
+        self.instanceID = instanceID
+        self.workSessionID = workSessionID
+        self.reason = reason
     }
 }

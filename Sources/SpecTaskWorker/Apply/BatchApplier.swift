@@ -87,6 +87,7 @@ public struct BatchApplier: Sendable {
         topics: WorkerTopics,
         group: String,
         runnerTokens: RunnerTokens,
+        planning: PlanningDefaults = PlanningDefaults(),
         clock: @escaping @Sendable () -> Date = Date.init,
         logger: Logger
     ) {
@@ -98,7 +99,7 @@ public struct BatchApplier: Sendable {
         self.outbox = OutboxStore(logger: logger)
         self.coordinationLog = CoordinationLogStore(logger: logger)
         self.runnerTokens = runnerTokens
-        self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
+        self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) }, planning: planning)
         self.clock = clock
         self.logger = logger
     }

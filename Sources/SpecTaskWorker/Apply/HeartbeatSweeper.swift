@@ -47,7 +47,10 @@ public struct HeartbeatSweeper: Service {
         self.outbox = OutboxStore(logger: logger)
         self.coordinationLog = CoordinationLogStore(logger: logger)
         self.doorbell = doorbell
-        self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) })
+        self.decisionContext = DecisionContext(
+            runnerToken: { runnerTokens.token(for: $0) },
+            planning: settings.planning
+        )
         self.metrics = metrics
         self.scope = scope
         self.clock = clock

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import SpecTaskDomain
 import SpecTaskStore
 
 /// Reads connection settings from environment variables (the executable passes `ProcessInfo`'s environment).
@@ -180,6 +181,7 @@ extension ServiceEnvironment {
             settings.databaseTimeout = try duration(value, of: "SPECTASK_DATABASE_TIMEOUT")
         }
         try readRetention(env, into: &settings)
+        settings.planning = try planningDefaults(env)
         guard settings.heartbeatFailAfter > settings.heartbeatTimeout else {
             throw ConfigurationError(
                 "SPECTASK_HEARTBEAT_FAIL_AFTER (\(settings.heartbeatFailAfter)) must be longer than "
@@ -280,5 +282,37 @@ extension ServiceEnvironment {
             )
         }
         return prefix
+    }
+}
+
+// MARK: - Planning
+
+extension ServiceEnvironment {
+    /// `SPECTASK_PLANNING_IN_ZED` (`true`/`false`, `1`/`0`, `yes`/`no`) and `SPECTASK_PLANNING_AGENT_CONFIG` (a
+    /// JSON object): how `start_planning` plans when the command does not say.
+    static func planningDefaults(_ env: [String: String]) throws -> PlanningDefaults {
+        var defaults = PlanningDefaults()
+        if let value = env["SPECTASK_PLANNING_IN_ZED"] {
+            switch value.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "1", "yes", "on": defaults.inZed = true
+            case "false", "0", "no", "off", "": defaults.inZed = false
+            default:
+                throw ConfigurationError("SPECTASK_PLANNING_IN_ZED is '\(value)'; expected true or false")
+            }
+        }
+        if let text = env["SPECTASK_PLANNING_AGENT_CONFIG"] {
+            switch JSONValue.parse(text) {
+            case .success(let config):
+                guard case .object = config else {
+                    throw ConfigurationError(
+                        "SPECTASK_PLANNING_AGENT_CONFIG must be a JSON object, like {\"model\": \"x\"}"
+                    )
+                }
+                defaults.agentConfig = config
+            case .failure(let error):
+                throw ConfigurationError("SPECTASK_PLANNING_AGENT_CONFIG is not JSON: \(error.message)")
+            }
+        }
+        return defaults
     }
 }

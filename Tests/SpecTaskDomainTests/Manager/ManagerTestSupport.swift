@@ -131,9 +131,10 @@ struct Scenario {
             )
         }
         if let instanceID = outcome.created.zedInstanceID {
-            // The first instance, or a new one in place of a failed one.
+            // The first instance, or a new one in place of a failed (or, for new work, stopped) one.
             #expect(
-                (before?.zedInstance).map { $0.status == .failed && $0.id != instanceID } ?? true,
+                (before?.zedInstance).map { ($0.status == .failed || $0.status == .stopped) && $0.id != instanceID }
+                    ?? true,
                 sourceLocation: sourceLocation
             )
             #expect(state.zedInstance?.id == instanceID, sourceLocation: sourceLocation)

@@ -10,10 +10,6 @@ import Testing
 struct StatusMachineWalkTests {
     /// Edges of the tables that no command or event can take yet, and why.
     static let notYetReachable: [String: String] = [
-        "spec_task spec_generation → spec_failed": "nothing reports a planning failure (the planning session)",
-        "spec_task spec_revision → spec_failed": "nothing reports a planning failure (the planning session)",
-        "spec_task spec_failed → spec_generation": "spec_failed is not reachable yet",
-        "spec_task spec_failed → cancelled": "spec_failed is not reachable yet",
         // A session lets go of its implementation task only through blocked (which blocks the task first) or by
         // ending (completed, or blocked for a retry); a pending task has no session that could block it.
         "implementation_task assigned → pending": "a session leaves its task only through blocked or its end",
@@ -60,6 +56,9 @@ struct StatusMachineWalkTests {
     static let session1 = ZedRun.session(1)
     static let session2 = ZedRun.session(2)
     static let instance = ZedRun.instanceID
+    /// The planning session's instance and session when `start_planning` is the second command.
+    static let planningInstance = "zi-cmd-2-1"
+    static let planner = "ws-cmd-2-1"
 
     static let tours: [@Sendable (inout Walk) throws -> Void] = [
         // The spec side, cancelled from each status on the way.
@@ -90,6 +89,36 @@ struct StatusMachineWalkTests {
             try walk.command(.startPlanning(StartPlanning()))
             try walk.submitSpecs()
             try walk.command(.approveSpecs(ApproveSpecs(approver: "ann")))
+            try walk.command(.cancel(CancelSpecTask()))
+        },
+        // The planning session fails while generating (then plans again) and while revising; spec_failed cancelled.
+        { walk in
+            try walk.create()
+            try walk.command(.startPlanning(StartPlanning(inZed: true)))
+            try walk.event(
+                .planningFailed(ZedPlanningFailed(instanceID: planningInstance, workSessionID: planner, reason: "x"))
+            )
+            try walk.command(.startPlanning(StartPlanning(inZed: true)))
+            try walk.command(.cancel(CancelSpecTask()))
+        },
+        { walk in
+            try walk.create()
+            try walk.command(.startPlanning(StartPlanning(inZed: true)))
+            try walk.event(
+                .specsSubmitted(
+                    ZedSpecsSubmitted(
+                        instanceID: planningInstance,
+                        workSessionID: planner,
+                        requirements: "R",
+                        design: "D",
+                        implementationPlan: plan
+                    )
+                )
+            )
+            try walk.command(.requestChanges(RequestChanges(comments: "more detail")))
+            try walk.event(
+                .planningFailed(ZedPlanningFailed(instanceID: planningInstance, workSessionID: planner, reason: "x"))
+            )
             try walk.command(.cancel(CancelSpecTask()))
         },
         // Implementation: all done, review, changes, review again, done.

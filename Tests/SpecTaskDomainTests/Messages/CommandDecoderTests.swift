@@ -281,7 +281,10 @@ extension MessagesTests {
                 "spectask.command.create", #"{"name":"Auth","zeta":1,"alpha":2}"#,
                 "data has unknown members 'alpha', 'zeta'"
             ),
-            ("spectask.command.start_planning", #"{"force":true}"#, "spectask.command.start_planning takes no members"),
+            (
+                "spectask.command.start_planning", #"{"force":true}"#,
+                "data has unknown member 'force'; spectask.command.start_planning accepts inZed, agentConfig"
+            ),
             (
                 "spectask.command.submit_specs", #"{"requirements":"r","implementationPlan":"p"}"#,
                 "data.design is missing; spectask.command.submit_specs requires it"

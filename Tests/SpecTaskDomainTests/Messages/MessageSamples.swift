@@ -26,7 +26,16 @@ enum MessageSamples {
                 maxConcurrentSessions: 3
             )
         ),
-        .startPlanning(StartPlanning()),
+        .startPlanning(
+            StartPlanning(
+                inZed: true,
+                agentConfig: .object(["model": .string("planner")]),
+                projectPath: "/projects/app",
+                workspaceConfig: workspaceConfig,
+                zedInstanceID: "zed-1",
+                workSessionID: "ws-plan"
+            )
+        ),
         .submitSpecs(
             SubmitSpecs(
                 requirements: "# Requirements\nUsers log in.",
@@ -166,6 +175,16 @@ enum MessageSamples {
                 replyTo: "coord-7"
             )
         ),
+        .specsSubmitted(
+            ZedSpecsSubmitted(
+                instanceID: "zed-1",
+                workSessionID: "ws-plan",
+                requirements: "Users sign in.",
+                design: "REST over PostgreSQL.",
+                implementationPlan: "## Task 1: Schema"
+            )
+        ),
+        .planningFailed(ZedPlanningFailed(instanceID: "zed-1", workSessionID: "ws-plan", reason: "model unavailable")),
         .pathsClaimed(
             ZedPathsClaimed(
                 instanceID: "zed-1",
@@ -194,6 +213,10 @@ enum MessageSamples {
         .coordinationMessage(
             ZedCoordinationMessage(instanceID: "z", fromWorkSessionID: "w", kind: .broadcast, message: "")
         ),
+        .specsSubmitted(
+            ZedSpecsSubmitted(instanceID: "z", workSessionID: "w", requirements: "", design: "", implementationPlan: "")
+        ),
+        .planningFailed(ZedPlanningFailed(instanceID: "z", workSessionID: "w", reason: "")),
         .pathsClaimed(ZedPathsClaimed(instanceID: "z", workSessionID: "w", claimID: "c", paths: ["p"])),
         .pathsReleased(ZedPathsReleased(instanceID: "z", workSessionID: "w")),
     ]
@@ -370,7 +393,8 @@ enum MessageSamples {
                 implementationTaskIndex: 2,
                 implementationTaskTitle: "API",
                 initialPrompt: "Implement task 2.",
-                agentConfig: .object(["model": .string("large")])
+                agentConfig: .object(["model": .string("large")]),
+                phase: .implementation
             )
         ),
         .stopThread(
@@ -404,6 +428,17 @@ enum MessageSamples {
                 workSessionID: "ws-2",
                 threadID: "zt-2",
                 reason: "61100 tokens used of a budget of 50000"
+            )
+        ),
+        .reviseSpecs(
+            ReviseSpecsOrder(
+                instanceID: "zed-1",
+                specTaskID: specTaskID,
+                workSessionID: "ws-plan",
+                threadID: "zt-plan",
+                reviewer: "alice",
+                comments: "Add rate limiting.",
+                revision: 1
             )
         ),
         .claimResult(

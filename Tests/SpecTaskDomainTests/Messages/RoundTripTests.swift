@@ -246,10 +246,10 @@ extension MessagesTests {
         func names() {
             #expect(StatusEvent.names == MessageSamples.statusEvents.map(\.name))
             #expect(ZedCommand.names == MessageSamples.zedCommands.map(\.name))
-            #expect(Set(ZedCommand.names).count == 7)
+            #expect(Set(ZedCommand.names).count == 8)
             #expect(ZedEvent.names == MessageSamples.zedEvents.map(\.name))
             #expect(ZedEvent.names == MessageSamples.minimalZedEvents.map(\.name))
-            #expect(Set(ZedEvent.names).count == 14)
+            #expect(Set(ZedEvent.names).count == 16)
             #expect(SpecTaskCommand.names == MessageSamples.minimalCommands.map(\.name))
         }
     }

@@ -259,7 +259,7 @@ extension MessagesTests {
             let files = try FileManager.default.contentsOfDirectory(atPath: SchemaFiles.directory.path)
                 .filter { $0.hasSuffix(".schema.json") && $0 != "common.schema.json" }
             #expect(Set(files) == Set(SchemaFiles.messageTypes.map { "\($0).schema.json" }))
-            #expect(SchemaFiles.messageTypes.count == 18 + 9 + 7 + 2 + 14)
+            #expect(SchemaFiles.messageTypes.count == 18 + 9 + 8 + 2 + 16)
         }
 
         @Test("each command and Zed event schema states exactly the decoder's members, types and limits")
@@ -343,6 +343,7 @@ extension MessagesTests {
                 case .stopInstance(let payload): ("stopZedInstanceOrder", payload)
                 case .deliverMessage(let payload): ("deliverCoordinationMessage", payload)
                 case .budgetExceeded(let payload): ("budgetExceededNotice", payload)
+                case .reviseSpecs(let payload): ("reviseSpecsOrder", payload)
                 case .claimResult(let payload): ("claimResult", payload)
                 }
             }

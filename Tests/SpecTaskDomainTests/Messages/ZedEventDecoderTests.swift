@@ -147,7 +147,7 @@ extension MessagesTests {
         @Test("every Zed event is known to the decoder, with the documented names and type prefix")
         func names() {
             #expect(ZedEvent.names == MessageSamples.zedEvents.map(\.name))
-            #expect(Set(ZedEvent.names).count == 14)
+            #expect(Set(ZedEvent.names).count == 16)
             #expect(ZedEvent.typePrefix == "zed.event.")
             for name in ZedEvent.names {
                 #expect(SpecTaskCommand.payloadFields(type: ZedEvent.typePrefix + name) != nil, "\(name)")

@@ -42,6 +42,7 @@ SAMPLES = {
     "max_tokens": 1000,
     "max_cost_micros": 2500000,
     "implementation_task_indexes": [1, 3],
+    "in_zed": True,
 }
 # update_zed_thread takes a Zed thread status, update_work_session_status a work session status.
 THREAD_STATUS = "active"

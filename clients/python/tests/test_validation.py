@@ -75,6 +75,7 @@ class UnknownFieldsTests(RefusedMixin, unittest.TestCase):
         )
         self.assertEqual(len(error.problems), 1)
         self.assertRefused(lambda: build("start_planning", "t", {"force": True}), "unknown member 'force'")
+        self.assertRefused(lambda: commands.start_planning("t", in_zed="yes"), "inZed")
         # camelCase only: the worker would not read a snake_case member.
         self.assertRefused(lambda: build("create", "t", {"name": "n", "project_path": "/p"}), "project_path")
 

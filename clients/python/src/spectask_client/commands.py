@@ -171,9 +171,30 @@ def create(
     )
 
 
-def start_planning(spec_task_id: str, **envelope: Any) -> Command:
-    """``backlog`` → ``spec_generation``."""
-    return _command("start_planning", spec_task_id, envelope)
+def start_planning(
+    spec_task_id: str,
+    *,
+    in_zed: bool | None = None,
+    agent_config: Any = None,
+    project_path: str | None = None,
+    workspace_config: Any = None,
+    zed_instance_id: str | None = None,
+    work_session_id: str | None = None,
+    **envelope: Any,
+) -> Command:
+    """``backlog``, ``spec_failed`` or ``spec_revision`` → ``spec_generation``; with ``in_zed`` as the planning
+    session, a thread on the task's Zed instance that hands in the specs (``zed.event.specs_submitted``)."""
+    return _command(
+        "start_planning",
+        spec_task_id,
+        envelope,
+        in_zed=in_zed,
+        agent_config=agent_config,
+        project_path=project_path,
+        workspace_config=workspace_config,
+        zed_instance_id=zed_instance_id,
+        work_session_id=work_session_id,
+    )
 
 
 def submit_specs(
