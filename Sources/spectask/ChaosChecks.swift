@@ -262,6 +262,12 @@ struct ChaosChecks {
                 entry.updatedAt = zero
                 return entry
             }
+            state.pathClaims = state.pathClaims.map { claim in
+                var claim = claim
+                claim.claimedAt = zero
+                claim.grantedAt = claim.grantedAt.map { _ in zero }
+                return claim
+            }
             return state
         }
         let (a, b) = (normalized(stored), normalized(model))
