@@ -40,6 +40,9 @@ struct ClaimPatternTests {
             ("Sources/App/**", "Sources/*"),
             // Brackets and braces are literal characters.
             ("app/[id].tsx", "app/[id].tsx"),
+            // Canonically equivalent names are the same name (é precomposed and decomposed), also under a glob.
+            ("Sources/caf\u{E9}.swift", "Sources/cafe\u{301}.swift"),
+            ("Sources/caf?.swift", "Sources/cafe\u{301}.swift"),
             // Normal forms meet.
             ("./Sources//App/", "Sources/App/x"),
             // A plain path may be a directory, so a glob that reaches below it overlaps it: on
