@@ -8,8 +8,8 @@
 // - A claim whose wait would close a cycle (its holders wait, directly or through others, on the claimant) is
 //   refused and not kept: otherwise both sides would wait forever.
 // - Claims are released by their thread (`paths_released`), and for it when its session leaves active and
-//   blocked (completed, failed, cancelled, back in the queue), its thread ends, or the instance fails (a
-//   heartbeat or ready timeout included) or stops. A disconnected instance keeps them: its threads may be back.
+//   blocked (completed, failed, cancelled, waiting in the queue) once the command is applied, its thread ends,
+//   or the instance fails (a heartbeat or ready timeout included) or stops. A disconnected instance keeps them: its threads may be back.
 // - Every change is announced on the status topic (`path_claim_changed`); the claimant's thread gets a
 //   `claim_result`; a wait or refusal is recorded in the coordination log as a `blocking` message from the
 //   claimant to each holder.

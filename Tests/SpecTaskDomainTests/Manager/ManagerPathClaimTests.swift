@@ -223,6 +223,40 @@ struct ManagerPathClaimTests {
         #expect(cancelled.claimChanges.first?.reason == "work session \(Self.session(3)) is cancelled")
     }
 
+    @Test("a blocked session keeps its claims; waiting in the queue, it releases them; restarted at once, keeps them")
+    func blockedKeepsQueuedReleases() throws {
+        var run = try Self.team()
+        try run.send(Self.claim(1, "c1", ["Sources/Schema"]))
+        try run.send(Self.claim(2, "c2", ["Sources/Schema/Model.swift"]))
+        // Two slots for three running sessions: a session put back in the queue waits there.
+        try run.apply(.setConcurrencyLimit(SetConcurrencyLimit(maxConcurrentSessions: 2)))
+
+        let blocked = try run.apply(
+            .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: Self.session(1), status: .blocked))
+        )
+        #expect(blocked.claimChanges.isEmpty)
+        #expect(run.state.pathClaims.map(\.status) == [.granted, .waiting])
+
+        let queued = try run.apply(
+            .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: Self.session(1), status: .pending))
+        )
+        #expect(Self.moves(queued) == ["c1:granted→released", "c2:waiting→granted"])
+        #expect(queued.claimChanges.first?.reason == "work session \(Self.session(1)) is pending")
+
+        // With a free slot the scheduler restarts a queued session in the same command, on the same thread: its
+        // claims stay.
+        var other = try Self.team()
+        try other.send(Self.claim(3, "c3", ["Sources/UI"]))
+        try other.apply(
+            .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: Self.session(3), status: .blocked))
+        )
+        let restarted = try other.apply(
+            .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: Self.session(3), status: .pending))
+        )
+        #expect(restarted.sessionMoves.last == "\(Self.session(3)):pending→active")
+        #expect(restarted.claimChanges.isEmpty && other.state.pathClaims.map(\.id) == ["c3"])
+    }
+
     // MARK: - Asking again, releasing, deadlocks
 
     @Test("the same claim sent again is answered again, with no new announcement or log entry")
