@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "spectask", targets: ["spectask"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "SpecTaskDomain", targets: ["SpecTaskDomain"]),
+        .library(name: "SpecTaskContract", targets: ["SpecTaskContract"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -42,15 +43,20 @@ let package = Package(
         ),
 
         // MARK: - Domain, store, worker
+        // The rules: entities, statuses, plans, progress and the multi-session manager. No I/O, no wire format.
+        .target(name: "SpecTaskDomain", swiftSettings: swiftSettings),
+        // The wire contract: CloudEvents envelopes and the Kafka binding, strict JSON, RFC 3339, the field tables,
+        // encoders and decoders, rejected records and the generated input schemas.
         .target(
-            name: "SpecTaskDomain",
-            // Crypto for the SHA-256 of rejected inputs only; the domain does no I/O.
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "SpecTaskContract",
+            // Crypto for the SHA-256 of rejected inputs only.
+            dependencies: ["SpecTaskDomain", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SpecTaskStore",
             dependencies: [
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +70,7 @@ let package = Package(
             name: "SpecTaskWorker",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -80,6 +87,7 @@ let package = Package(
             name: "spectask",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
@@ -94,12 +102,18 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"], swiftSettings: swiftSettings),
         .testTarget(name: "SpecTaskDomainTests", dependencies: ["SpecTaskDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SpecTaskContractTests",
+            dependencies: ["SpecTaskContract", "SpecTaskDomain"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SpecTaskStoreTests", dependencies: ["SpecTaskStore"], swiftSettings: swiftSettings),
         .testTarget(name: "SpecTaskWorkerTests", dependencies: ["SpecTaskWorker"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",

@@ -2,6 +2,7 @@ import Kafka
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 
