@@ -26,6 +26,7 @@ public enum EventEncoder {
     ///   - eventID: The id of this output message.
     ///   - time: When the change happened.
     ///   - correlationID: The id of the input that caused it (extension `correlationid`).
+    ///   - trace: Its trace context (extensions `traceparent` and `tracestate`), a child of the input's.
     /// - Returns: The message value.
     public static func status(
         _ event: StatusEvent,
@@ -33,7 +34,8 @@ public enum EventEncoder {
         sequence: Int64,
         eventID: String,
         time: Date,
-        correlationID: String?
+        correlationID: String?,
+        trace: TraceContext? = nil
     ) -> [UInt8] {
         encode(
             CloudEvent(
@@ -44,7 +46,8 @@ public enum EventEncoder {
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
                 correlationid: correlationID,
-                spectasksequence: sequence
+                spectasksequence: sequence,
+                trace: trace
             ),
             payload: event.payload
         )
@@ -58,13 +61,15 @@ public enum EventEncoder {
     ///   - eventID: The id of this output message.
     ///   - time: When it was decided.
     ///   - correlationID: The id of the input that caused it.
+    ///   - trace: Its trace context, a child of the input's.
     /// - Returns: The message value (key it with ``ZedCommand/instanceID``).
     public static func zedCommand(
         _ command: ZedCommand,
         specTaskID: String,
         eventID: String,
         time: Date,
-        correlationID: String?
+        correlationID: String?,
+        trace: TraceContext? = nil
     ) -> [UInt8] {
         encode(
             CloudEvent(
@@ -74,7 +79,8 @@ public enum EventEncoder {
                 subject: specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                correlationid: correlationID
+                correlationid: correlationID,
+                trace: trace
             ),
             payload: command.payload
         )
@@ -88,8 +94,15 @@ public enum EventEncoder {
     ///     order snapshots.
     ///   - eventID: The id of this output message.
     ///   - time: When it was computed.
+    ///   - trace: Its trace context, a child of the last input with one that changed the spec task.
     /// - Returns: The message value.
-    public static func progress(_ snapshot: ProgressSnapshot, sequence: Int64, eventID: String, time: Date) -> [UInt8] {
+    public static func progress(
+        _ snapshot: ProgressSnapshot,
+        sequence: Int64,
+        eventID: String,
+        time: Date,
+        trace: TraceContext? = nil
+    ) -> [UInt8] {
         encode(
             CloudEvent(
                 id: eventID,
@@ -98,7 +111,8 @@ public enum EventEncoder {
                 subject: snapshot.specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                spectasksequence: sequence
+                spectasksequence: sequence,
+                trace: trace
             ),
             payload: snapshot
         )
@@ -110,8 +124,14 @@ public enum EventEncoder {
     ///   - record: What was rejected and why.
     ///   - eventID: The id of this output message.
     ///   - time: When it was rejected.
+    ///   - trace: Its trace context, a child of the rejected input's.
     /// - Returns: The message value.
-    public static func rejected(_ record: RejectedRecord, eventID: String, time: Date) -> [UInt8] {
+    public static func rejected(
+        _ record: RejectedRecord,
+        eventID: String,
+        time: Date,
+        trace: TraceContext? = nil
+    ) -> [UInt8] {
         encode(
             CloudEvent(
                 id: eventID,
@@ -120,7 +140,8 @@ public enum EventEncoder {
                 subject: record.specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                correlationid: record.eventID
+                correlationid: record.eventID,
+                trace: trace
             ),
             payload: record
         )
