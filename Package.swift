@@ -99,7 +99,11 @@ let package = Package(
         .testTarget(name: "SpecTaskStoreTests", dependencies: ["SpecTaskStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SpecTaskWorkerTests",
-            dependencies: ["SpecTaskWorker", .product(name: "Tracing", package: "swift-distributed-tracing")],
+            dependencies: [
+                "SpecTaskWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
