@@ -145,52 +145,25 @@ public struct BatchApplier: Sendable {
         // connection and the locks are held only for the database's part of the work.
         let decoded = messages.map { message in Input(message: message, decoding: decode(message, now: now)) }
         let decoding = ContinuousClock.now - started
-        guard let tracer else {
-            var (report, _) = try await applyInTransaction(decoded, generations: generations, now: now, span: nil)
-            report.stageDurations[.decode] = decoding
-            report.stageDurations[.transaction] = ContinuousClock.now - started
-            logTraced(decoded)
-            return report
-        }
-        let span = tracer.startSpan("spectask.apply", context: .topLevel, ofKind: .consumer)
-        span.attributes["messaging.batch.message_count"] = messages.count
-        for input in decoded {
-            if let trace = input.trace {
-                span.addLink(SpanLink(context: trace.serviceContext(using: tracer), attributes: [:]))
-            }
-        }
+        let span = tracer.map { batchSpan(decoded, tracer: $0) }
         do {
-            var (report, spans) = try await ServiceContext.withValue(span.context) {
-                try await applyInTransaction(decoded, generations: generations, now: now, span: span)
-            }
+            var (report, spans) =
+                if let span, let tracer {
+                    try await ServiceContext.withValue(.withTraceContext(of: span, tracer: tracer)) {
+                        try await applyInTransaction(decoded, generations: generations, now: now, span: span)
+                    }
+                } else {
+                    try await applyInTransaction(decoded, generations: generations, now: now, span: nil)
+                }
             report.stageDurations[.decode] = decoding
             report.stageDurations[.transaction] = ContinuousClock.now - started
             for child in spans { child.end() }
-            span.attributes["spectask.applied"] = report.applied
-            span.attributes["spectask.rejected"] = report.rejected
-            span.attributes["spectask.duplicates"] = report.duplicates
-            span.end()
+            span.map { Self.end($0, report: report) }
             logTraced(decoded)
             return report
         } catch {
-            span.recordError(error)
-            span.setStatus(SpanStatus(code: .error))
-            span.end()
+            span.map { Self.end($0, error: error) }
             throw error
-        }
-    }
-
-    /// At debug level, a line per input with a trace context, so a trace can be followed through the logs.
-    private func logTraced(_ inputs: [Input]) {
-        guard logger.logLevel <= .debug else { return }
-        for input in inputs {
-            guard let trace = input.trace else { continue }
-            var metadata = WorkerTracing.metadata(trace)
-            metadata["kafka.topic"] = "\(input.message.topic)"
-            metadata["kafka.partition"] = "\(input.message.partition)"
-            metadata["kafka.offset"] = "\(input.message.offset)"
-            if let id = input.eventID { metadata["event.id"] = "\(id)" }
-            logger.debug("traced input applied", metadata: metadata)
         }
     }
 
@@ -441,7 +414,7 @@ public struct BatchApplier: Sendable {
         return type
     }
 
-    private struct Input {
+    struct Input {
         var message: KafkaConsumerMessage
         var decoded: Result<IncomingCommand, InputRejection>
         /// The input's trace context, when it has a valid one: its outputs carry children of it.

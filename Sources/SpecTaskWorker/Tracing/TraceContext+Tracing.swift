@@ -20,6 +20,16 @@ extension ServiceContext {
     }
 }
 
+extension ServiceContext {
+    /// `span`'s service context, with its W3C trace context under ``traceContext`` (for the log metadata) whichever
+    /// tracer made it.
+    static func withTraceContext(of span: any Span, tracer: any Tracer) -> ServiceContext {
+        var context = span.context
+        if context.traceContext == nil { context.traceContext = TraceContext(context, using: tracer) }
+        return context
+    }
+}
+
 extension TraceContext {
     /// A service context a tracer starts child spans from: `tracer` extracted this context into it.
     func serviceContext(using tracer: any Tracer) -> ServiceContext {
@@ -69,8 +79,7 @@ public enum WorkerTracing {
     /// Adds `trace.id` and `span.id` to every log line written while a service context with a trace context is the
     /// task's current one (inside the worker's spans).
     public static let logMetadata = Logger.MetadataProvider {
-        guard let trace = ServiceContext.current?.traceContext else { return [:] }
-        return ["trace.id": "\(trace.traceID)", "span.id": "\(trace.spanID)"]
+        ServiceContext.current?.traceContext.map(metadata) ?? [:]
     }
 
     /// Log metadata naming an input's or an output's trace context.
