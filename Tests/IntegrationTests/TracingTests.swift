@@ -113,7 +113,7 @@ struct TracingTests {
         }
     }
 
-    @Test("a rejected command's outcome and rejected record carry its trace; a hostile traceparent rejects nothing")
+    @Test("the CloudEvents extension in both modes; rejections and their records traced; hostile values ignored")
     func rejectionsAndHostileValues() async throws {
         let system = try await SystemUnderTest.start()
         defer { Task { await system.stop() } }
@@ -139,6 +139,35 @@ struct TracingTests {
         for message in [outcome, record] {
             let output = try #require(Self.trace(of: message))
             #expect(output == trace.child(for: message.event.id))
+        }
+
+        // The CloudEvents distributed-tracing extension: a structured event's attribute, binary mode's ce_ header.
+        let structuredTrace = Self.newTrace()
+        let structuredID = UUID().uuidString
+        let structured =
+            #"{"specversion":"1.0","id":"\#(structuredID)","source":"tests","type":"spectask.command.set_shared_context","#
+            + #""subject":"\#(task)","traceparent":"\#(structuredTrace.traceparent)","data":{"key":"s","value":"v"}}"#
+        try await system.sendRaw(Array(structured.utf8), key: task)
+        let binaryTrace = Self.newTrace()
+        let binaryID = UUID().uuidString
+        let binaryHeaders = [
+            ("ce_specversion", "1.0"), ("ce_id", binaryID), ("ce_source", "tests"),
+            ("ce_type", "spectask.command.set_shared_context"), ("ce_subject", task),
+            ("content-type", "application/json"), ("ce_traceparent", binaryTrace.traceparent),
+        ].map { KafkaHeader(key: $0.0, value: Array($0.1.utf8)) }
+        try await system.sendRaw(Array(#"{"key":"b","value":"v"}"#.utf8), key: task, headers: binaryHeaders)
+        // Sent without a tracestate.
+        for (commandID, trace) in [(structuredID, structuredTrace), (binaryID, binaryTrace)] {
+            let sent = try #require(TraceContext(traceparent: trace.traceparent))
+            guard case .commandApplied = try await system.outcome(of: commandID) else {
+                Issue.record("the command \(commandID) was not applied")
+                continue
+            }
+            let outputs = system.status.messages.filter { $0.event.correlationid == commandID }
+            #expect(outputs.count >= 2)
+            for message in outputs {
+                #expect(Self.trace(of: message) == sent.child(for: message.event.id))
+            }
         }
 
         // Not JSON at all, with a traceparent header: its record carries the trace too.
