@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
     ],
     targets: [
         // MARK: - Kafka
@@ -80,6 +81,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -108,7 +110,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SpecTaskStoreTests", dependencies: ["SpecTaskStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SpecTaskWorkerTests", dependencies: ["SpecTaskWorker"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SpecTaskWorkerTests",
+            dependencies: [
+                "SpecTaskWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

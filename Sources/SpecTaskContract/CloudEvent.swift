@@ -43,6 +43,10 @@ public struct CloudEvent: Codable, Sendable, Hashable {
     public var spectasksequence: Int64?
     /// Extension: the token a Zed runner puts on its events to prove which instance it speaks for.
     public var runnertoken: String?
+    /// Distributed-tracing extension: the W3C `traceparent` of the event (see ``TraceContext``).
+    public var traceparent: String?
+    /// Distributed-tracing extension: the W3C `tracestate` that goes with ``traceparent``.
+    public var tracestate: String?
 
     /// Creates an event; `specversion` is always ``specVersion``.
     public init(
@@ -56,7 +60,8 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         actor: String? = nil,
         correlationid: String? = nil,
         spectasksequence: Int64? = nil,
-        runnertoken: String? = nil
+        runnertoken: String? = nil,
+        trace: TraceContext? = nil
     ) {
         self.specversion = Self.specVersion
         self.id = id
@@ -70,6 +75,8 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         self.correlationid = correlationid
         self.spectasksequence = spectasksequence
         self.runnertoken = runnertoken
+        self.traceparent = trace?.traceparent
+        self.tracestate = trace?.tracestate
     }
 
     /// The `time` attribute read as a date; `nil` when absent or not RFC 3339.
@@ -84,7 +91,7 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case specversion, id, source, type, subject, time, datacontenttype, data
-        case actor, correlationid, spectasksequence, runnertoken
+        case actor, correlationid, spectasksequence, runnertoken, traceparent, tracestate
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -107,6 +114,8 @@ public struct CloudEvent: Codable, Sendable, Hashable {
         try container.encodeIfPresent(correlationid, forKey: .correlationid)
         try container.encodeIfPresent(spectasksequence, forKey: .spectasksequence)
         try container.encodeIfPresent(runnertoken, forKey: .runnertoken)
+        try container.encodeIfPresent(traceparent, forKey: .traceparent)
+        try container.encodeIfPresent(tracestate, forKey: .tracestate)
     }
 }
 

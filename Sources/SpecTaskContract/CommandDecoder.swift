@@ -50,9 +50,31 @@ public enum CommandDecoder {
         appliedAt: Date,
         family: InputFamily = .commands
     ) -> Result<IncomingCommand, InputRejection> {
-        Result { () throws(InputRejection) in
-            try decodeThrowing(bytes, headers: headers, maxBytes: maxBytes, appliedAt: appliedAt, family: family)
+        decodeTraced(bytes, headers: headers, maxBytes: maxBytes, appliedAt: appliedAt, family: family).result
+    }
+
+    /// ``decode(_:headers:maxBytes:appliedAt:family:)`` and the message's trace context (see ``TraceContext``),
+    /// found without parsing anything twice. A rejected message has one too, when it could be read: its outcome and
+    /// its record on `spectask.rejected` carry it on.
+    public static func decodeTraced(
+        _ bytes: [UInt8],
+        headers: [MessageHeader] = [],
+        maxBytes: Int = defaultMaxBytes,
+        appliedAt: Date,
+        family: InputFamily = .commands
+    ) -> (result: Result<IncomingCommand, InputRejection>, trace: TraceContext?) {
+        var trace = TraceContext.extract(headers: headers)
+        let result = Result { () throws(InputRejection) in
+            try decodeThrowing(
+                bytes,
+                headers: headers,
+                maxBytes: maxBytes,
+                appliedAt: appliedAt,
+                family: family,
+                trace: &trace
+            )
         }
+        return (result, trace)
     }
 
     /// The two kinds of input topic.
@@ -82,10 +104,14 @@ public enum CommandDecoder {
         headers: [MessageHeader],
         maxBytes: Int,
         appliedAt: Date,
-        family: InputFamily
+        family: InputFamily,
+        trace: inout TraceContext?
     ) throws(InputRejection) -> IncomingCommand {
         if try KafkaBinding.contentMode(of: headers) == .binary {
-            let size = headers.reduce(bytes.count) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+            // Trace headers are read only when valid, so a huge one is ignored rather than making the input oversize.
+            let size = headers.reduce(bytes.count) {
+                TraceContext.isTraceHeader($1.key) ? $0 : $0 + $1.key.utf8.count + ($1.value?.count ?? 0)
+            }
             guard size <= maxBytes else {
                 throw InputRejection(
                     .oversize,
@@ -112,6 +138,7 @@ public enum CommandDecoder {
                 "message is a JSON \(MessageText.typeName(of: root)), not a CloudEvent (a JSON object)"
             )
         }
+        if trace == nil { trace = TraceContext.extract(attributes: attributes) }
         let envelope = Envelope(attributes, binary: false)
         if let problem = KafkaBinding.disagreement(headers: headers, attributes: attributes) {
             throw envelope.reject(problem.code, problem.message)
@@ -160,6 +187,8 @@ private struct Envelope {
     static let knownAttributes: Set<String> = [
         "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
         "actor", "correlationid", "runnertoken",
+        // Read by `TraceContext` and ignored unless valid: trace context never rejects an input.
+        TraceContext.traceparentName, TraceContext.tracestateName,
     ]
 
     init(_ attributes: [String: JSONValue], binary: Bool) {
@@ -207,7 +236,7 @@ private struct Envelope {
         let shape = try commandShape(type, family: family)
         let subject = try validSubject()
         // PostgreSQL text and jsonb refuse U+0000 anywhere; finding it here keeps it from failing a transaction.
-        if let path = Self.pathOfNUL(in: .object(attributes), at: "") {
+        if let path = Self.pathOfNUL(in: .object(attributesExceptTraceContext), at: "") {
             throw reject(.schemaViolation, "\(path) contains a NUL character (\\u0000), which can not be stored")
         }
         try checkOptionalAttributes()
@@ -231,6 +260,14 @@ private struct Envelope {
     }
 
     // MARK: Attributes
+
+    /// The attributes without `traceparent` and `tracestate`, which are ignored when not valid, NUL or not.
+    private var attributesExceptTraceContext: [String: JSONValue] {
+        guard attributes[TraceContext.traceparentName] != nil || attributes[TraceContext.tracestateName] != nil else {
+            return attributes
+        }
+        return attributes.filter { $0.key != TraceContext.traceparentName && $0.key != TraceContext.tracestateName }
+    }
 
     private func present(_ name: String) -> JSONValue? {
         switch attributes[name] {

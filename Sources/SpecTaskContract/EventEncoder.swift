@@ -27,6 +27,7 @@ public enum EventEncoder {
     ///   - eventID: The id of this output message.
     ///   - time: When the change happened.
     ///   - correlationID: The id of the input that caused it (extension `correlationid`).
+    ///   - trace: Its trace context (extensions `traceparent` and `tracestate`), a child of the input's.
     /// - Returns: The message value.
     public static func status(
         _ event: StatusEvent,
@@ -34,7 +35,8 @@ public enum EventEncoder {
         sequence: Int64,
         eventID: String,
         time: Date,
-        correlationID: String?
+        correlationID: String?,
+        trace: TraceContext? = nil
     ) -> [UInt8] {
         encode(
             CloudEvent(
@@ -45,7 +47,8 @@ public enum EventEncoder {
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
                 correlationid: correlationID,
-                spectasksequence: sequence
+                spectasksequence: sequence,
+                trace: trace
             ),
             payload: event.payload
         )
@@ -59,13 +62,15 @@ public enum EventEncoder {
     ///   - eventID: The id of this output message.
     ///   - time: When it was decided.
     ///   - correlationID: The id of the input that caused it.
+    ///   - trace: Its trace context, a child of the input's.
     /// - Returns: The message value (key it with ``ZedCommand/instanceID``).
     public static func zedCommand(
         _ command: ZedCommand,
         specTaskID: String,
         eventID: String,
         time: Date,
-        correlationID: String?
+        correlationID: String?,
+        trace: TraceContext? = nil
     ) -> [UInt8] {
         encode(
             CloudEvent(
@@ -75,7 +80,8 @@ public enum EventEncoder {
                 subject: specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                correlationid: correlationID
+                correlationid: correlationID,
+                trace: trace
             ),
             payload: command.payload
         )
@@ -89,8 +95,15 @@ public enum EventEncoder {
     ///     order snapshots.
     ///   - eventID: The id of this output message.
     ///   - time: When it was computed.
+    ///   - trace: Its trace context, a child of the last input with one that changed the spec task.
     /// - Returns: The message value.
-    public static func progress(_ snapshot: ProgressSnapshot, sequence: Int64, eventID: String, time: Date) -> [UInt8] {
+    public static func progress(
+        _ snapshot: ProgressSnapshot,
+        sequence: Int64,
+        eventID: String,
+        time: Date,
+        trace: TraceContext? = nil
+    ) -> [UInt8] {
         encode(
             CloudEvent(
                 id: eventID,
@@ -99,7 +112,8 @@ public enum EventEncoder {
                 subject: snapshot.specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                spectasksequence: sequence
+                spectasksequence: sequence,
+                trace: trace
             ),
             payload: snapshot
         )
@@ -111,8 +125,14 @@ public enum EventEncoder {
     ///   - record: What was rejected and why.
     ///   - eventID: The id of this output message.
     ///   - time: When it was rejected.
+    ///   - trace: Its trace context, a child of the rejected input's.
     /// - Returns: The message value.
-    public static func rejected(_ record: RejectedRecord, eventID: String, time: Date) -> [UInt8] {
+    public static func rejected(
+        _ record: RejectedRecord,
+        eventID: String,
+        time: Date,
+        trace: TraceContext? = nil
+    ) -> [UInt8] {
         encode(
             CloudEvent(
                 id: eventID,
@@ -121,7 +141,8 @@ public enum EventEncoder {
                 subject: record.specTaskID,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                correlationid: record.eventID
+                correlationid: record.eventID,
+                trace: trace
             ),
             payload: record
         )

@@ -16,6 +16,9 @@ import SpecTaskDomain
 /// 3. Otherwise: structured. The binding would say binary, but a record without a single `ce_` header carries no
 ///    attributes to read, and every sender before this binding put the whole event in the value.
 ///
+/// Trace context (`traceparent` and `tracestate`, as headers of their own or as `ce_` headers) decides nothing here:
+/// ``TraceContext`` reads it, and ignores it unless it is valid.
+///
 /// The Kafka key is the spec task id (or the Zed instance id). The worker does not write the optional `partitionkey`
 /// extension the binding maps keys to; on an input it is an extension like any other.
 public enum KafkaBinding {
@@ -31,9 +34,14 @@ public enum KafkaBinding {
     /// The headers of a structured-mode record: its `content-type` and the attributes a router needs.
     ///
     /// - Returns: `content-type`, `ce_specversion`, `ce_id`, `ce_source`, `ce_type` and, when there is one,
-    ///   `ce_subject`, in that order.
-    public static func structuredHeaders(id: String, source: String, type: String, subject: String?) -> [MessageHeader]
-    {
+    ///   `ce_subject`, in that order; then `traceparent` and `tracestate` when the record has a trace context.
+    public static func structuredHeaders(
+        id: String,
+        source: String,
+        type: String,
+        subject: String?,
+        trace: TraceContext? = nil
+    ) -> [MessageHeader] {
         var headers = [
             MessageHeader(key: contentTypeHeader, text: structuredContentType),
             MessageHeader(key: attributeHeaderPrefix + "specversion", text: CloudEvent.specVersion),
@@ -42,12 +50,19 @@ public enum KafkaBinding {
             MessageHeader(key: attributeHeaderPrefix + "type", text: type),
         ]
         if let subject { headers.append(MessageHeader(key: attributeHeaderPrefix + "subject", text: subject)) }
+        if let trace { headers += trace.headers }
         return headers
     }
 
     /// The headers of a structured-mode record holding `event`.
     public static func structuredHeaders(of event: CloudEvent) -> [MessageHeader] {
-        structuredHeaders(id: event.id, source: event.source, type: event.type, subject: event.subject)
+        structuredHeaders(
+            id: event.id,
+            source: event.source,
+            type: event.type,
+            subject: event.subject,
+            trace: event.traceparent.flatMap { TraceContext(traceparent: $0, tracestate: event.tracestate) }
+        )
     }
 
     /// The headers of a structured-mode record whose value is `value`, read from the value itself; none when it
@@ -95,7 +110,10 @@ public enum KafkaBinding {
                 return .structured
             }
         }
-        return headers.contains { $0.key.hasPrefix(attributeHeaderPrefix) } ? .binary : .structured
+        let isBinary = headers.contains {
+            $0.key.hasPrefix(attributeHeaderPrefix) && !TraceContext.isTraceHeader($0.key)
+        }
+        return isBinary ? .binary : .structured
     }
 
     /// The media type of a `content-type` value, lowercased, without parameters or spaces around it.
@@ -118,7 +136,9 @@ public enum KafkaBinding {
         var seen: [String: Int] = [:]
         for header in headers {
             let isContentType = header.key.lowercased() == contentTypeHeader
-            guard isContentType || header.key.hasPrefix(attributeHeaderPrefix) else { continue }
+            // `ce_traceparent` and `ce_tracestate` are read by `TraceContext`, and ignored unless valid.
+            guard isContentType || header.key.hasPrefix(attributeHeaderPrefix), !TraceContext.isTraceHeader(header.key)
+            else { continue }
             seen[header.key, default: 0] += 1
             let name = isContentType ? "datacontenttype" : String(header.key.dropFirst(attributeHeaderPrefix.count))
             guard header.value != nil else {
@@ -175,7 +195,8 @@ public enum KafkaBinding {
 
     /// In structured mode, a `ce_` header that does not repeat the event's attribute, as a rejection; else `nil`.
     static func disagreement(headers: [MessageHeader], attributes: [String: JSONValue]) -> InputRejection? {
-        for header in headers where header.key.hasPrefix(attributeHeaderPrefix) {
+        for header in headers
+        where header.key.hasPrefix(attributeHeaderPrefix) && !TraceContext.isTraceHeader(header.key) {
             let name = String(header.key.dropFirst(attributeHeaderPrefix.count))
             let own: String? =
                 switch attributes[name] {

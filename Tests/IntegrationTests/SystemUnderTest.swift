@@ -149,9 +149,14 @@ final class SystemUnderTest: Sendable {
         )
     }
 
-    func sendRaw(_ bytes: [UInt8], key: String?, topic: String? = nil) async throws {
+    func sendRaw(_ bytes: [UInt8], key: String?, topic: String? = nil, headers: [KafkaHeader] = []) async throws {
         try await producer.send(
-            KafkaProducerRecord(topic: topic ?? topics.commands, key: key.map { Array($0.utf8) }, value: bytes)
+            KafkaProducerRecord(
+                topic: topic ?? topics.commands,
+                key: key.map { Array($0.utf8) },
+                value: bytes,
+                headers: headers
+            )
         )
     }
 

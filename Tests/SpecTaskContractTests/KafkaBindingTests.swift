@@ -115,6 +115,33 @@ extension MessagesTests {
             #expect(KafkaBinding.structuredHeaders(ofEncoded: Array("refused once".utf8)).isEmpty)
         }
 
+        @Test("a traced output carries traceparent and tracestate headers, and the same in its CloudEvent attributes")
+        func tracedOutput() throws {
+            let trace = MessageSamples.trace.child(for: "out-4")
+            let bytes = EventEncoder.status(
+                MessageSamples.statusEvents[0],
+                specTaskID: MessageSamples.specTaskID,
+                sequence: 4,
+                eventID: "out-4",
+                time: MessageSamples.time,
+                correlationID: "cmd-1",
+                trace: trace
+            )
+            let event = try JSONDecoder().decode(CloudEvent.self, from: Data(bytes))
+            #expect(event.traceparent == trace.traceparent)
+            #expect(event.tracestate == MessageSamples.trace.tracestate)
+            let headers = KafkaBinding.structuredHeaders(
+                id: "out-4",
+                source: EventEncoder.source,
+                type: MessageSamples.statusEvents[0].type,
+                subject: MessageSamples.specTaskID,
+                trace: trace
+            )
+            #expect(Array(headers.map(\.key).suffix(2)) == ["traceparent", "tracestate"])
+            #expect(headers.first { $0.key == "traceparent" }?.text == trace.traceparent)
+            #expect(KafkaBinding.structuredHeaders(ofEncoded: bytes) == headers)
+        }
+
         @Test("an output read back with its own headers is accepted as structured mode by the input decoder's rules")
         func outputsAgreeWithTheirHeaders() throws {
             // The decoder reads commands, not outputs; a command written with the same kind of headers shows that

@@ -113,6 +113,11 @@ enum MessageSamples {
 
     /// The token of the sample instance `zed-1`, as its `create_instance` command carries it.
     static let runnerToken = "tok-0123456789abcdef"
+    /// An input's W3C trace context, with a tracestate.
+    static let trace = TraceContext(
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        tracestate: "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+    )!
 
     /// Every Zed event, each with all its members set.
     static let zedEvents: [ZedEvent] = [

@@ -41,7 +41,8 @@ extension MessagesTests {
                     sequence: Int64(index + 1),
                     eventID: "out-\(index)",
                     time: MessageSamples.later,
-                    correlationID: index.isMultiple(of: 2) ? "cmd-1" : nil
+                    correlationID: index.isMultiple(of: 2) ? "cmd-1" : nil,
+                    trace: index.isMultiple(of: 2) ? MessageSamples.trace.child(for: "out-\(index)") : nil
                 )
                 messages.append(("\(status.type).schema.json", bytes))
             }
@@ -51,7 +52,8 @@ extension MessagesTests {
                     specTaskID: MessageSamples.specTaskID,
                     eventID: "z-\(command.name)",
                     time: MessageSamples.time,
-                    correlationID: "cmd-1"
+                    correlationID: "cmd-1",
+                    trace: MessageSamples.trace.child(for: "z-\(command.name)")
                 )
                 messages.append(("\(command.type).schema.json", bytes))
             }
@@ -63,7 +65,13 @@ extension MessagesTests {
                 zedThreads: []
             )
             for snapshot in [MessageSamples.progress, emptyProgress] {
-                let bytes = EventEncoder.progress(snapshot, sequence: 5, eventID: "p-5", time: MessageSamples.later)
+                let bytes = EventEncoder.progress(
+                    snapshot,
+                    sequence: 5,
+                    eventID: "p-5",
+                    time: MessageSamples.later,
+                    trace: MessageSamples.trace
+                )
                 messages.append(("spectask.progress.snapshot.schema.json", bytes))
             }
             let unreadable = RejectedRecord(
@@ -75,7 +83,12 @@ extension MessagesTests {
                 rejection: InputRejection(.malformedJSON, "message is not valid JSON: unexpected byte 0xFF at byte 0")
             )
             for record in [MessageSamples.rejected, unreadable] {
-                let bytes = EventEncoder.rejected(record, eventID: "r-1", time: MessageSamples.time)
+                let bytes = EventEncoder.rejected(
+                    record,
+                    eventID: "r-1",
+                    time: MessageSamples.time,
+                    trace: MessageSamples.trace
+                )
                 messages.append(("spectask.rejected.input.schema.json", bytes))
             }
             let handWritten = #"""
