@@ -1,12 +1,15 @@
 """The dashboard in a real browser (headless Chromium through Selenium), against a private system: a worker, the
 reference Zed runner and ``spectask dashboard``, each started by the shared helper (spectask_system.py).
 
-    python dashboard_browser_test.py [all|workload]
+    python dashboard_browser_test.py [all|workload|hostile]
 
 workload: the demo's spec task is created and planned; the test opens the board, finds the task, opens its page,
 approves the specs and starts the implementation from the page, watches the bars reach 100% live (no reload),
 checks the session tree (the spawned helper under its parent) and the dependency graph, approves the
 implementation, and saves screenshots.
+
+hostile: a spec task whose name, specs, plan and shared context are full of script tags, event-handler attributes
+and javascript: links; the board and the task page show them as text and nothing runs.
 
 Run by scripts/test-browser (which installs Selenium and cleans up after an interrupted run).
 """
@@ -24,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -191,12 +194,119 @@ class DashboardWorkloadTest(unittest.TestCase):
             system.stop()
 
 
+HOSTILE = {
+    "name": '<img src=x onerror="window.__pwned=\'name\'"><script>window.__pwned="name-script"</script>',
+    "description": '<svg onload="window.__pwned=\'description\'"></svg>',
+    "requirements": (
+        "# Requirements <script>window.__pwned='heading'</script>\n\n"
+        "Click [here](javascript:window.__pwned='link') or [there](JaVaScRiPt:window.__pwned='case') "
+        "or [data](data:text/html,<script>window.__pwned='data'</script>).\n\n"
+        "<a href=\"javascript:window.__pwned='raw-a'\">raw anchor</a> "
+        "<img src=x onerror=\"window.__pwned='img'\"> <iframe src=\"javascript:window.__pwned='iframe'\"></iframe>\n\n"
+        "![pic](javascript:window.__pwned='image')\n"
+    ),
+    "design": "```\n</code></pre><script>window.__pwned='fence'</script>\n```\n\n**<b onmouseover=\"window.__pwned='bold'\">x</b>**",
+    "implementationPlan": (
+        "# Plan <script>window.__pwned='plan'</script>\n\n"
+        "## Task 1: <script>window.__pwned='title'</script>\n"
+        "Description: <img src=x onerror=\"window.__pwned='task-description'\">\n"
+        "Effort: small\n\n"
+        "## Task 2: <a href=\"javascript:window.__pwned='title-link'\">click</a>\n"
+        "Description: [x](javascript:window.__pwned='md')\n"
+        "Depends on: 1\n"
+    ),
+}
+
+
+class HostileContentTest(unittest.TestCase):
+    def test_nothing_runs(self):
+        system, url = start_system(["--step-interval", "0.3", "--steps", "4"])
+        driver = None
+        try:
+            task = f"hostile-{system.token}"
+            system.send("create", task, {"name": HOSTILE["name"], "description": HOSTILE["description"]})
+            system.send("start_planning", task)
+            system.send("submit_specs", task, {k: HOSTILE[k] for k in ("requirements", "design", "implementationPlan")})
+            system.send("set_shared_context", task, {"key": "<script>window.__pwned='key'</script>",
+                                                     "value": "<img src=x onerror=\"window.__pwned='value'\">"})
+            system.send("approve_specs", task, {"approver": "<b onclick=alert(1)>me</b>", "comments": HOSTILE["requirements"]})
+            system.send("start_implementation", task, {"maxConcurrentSessions": 2})
+            driver = browser()
+
+            def check(where: str) -> None:
+                try:
+                    alert = driver.switch_to.alert
+                    raise AssertionError(f"{where}: an alert opened: {alert.text}")
+                except NoAlertPresentException:
+                    pass
+                pwned = driver.execute_script("return window.__pwned === undefined ? null : String(window.__pwned);")
+                assert pwned is None, f"{where}: hostile script ran ({pwned})"
+                # Only the dashboard's own two scripts; no element with an event handler; no javascript: link.
+                scripts = driver.execute_script("return [...document.scripts].map(s => s.getAttribute('src'));")
+                assert scripts == ["/assets/markdown.js", "/assets/app.js"], f"{where}: scripts {scripts}"
+                handlers = driver.execute_script(
+                    "return [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
+                    ".filter(a => a.name.toLowerCase().startsWith('on')).map(a => e.tagName + ' ' + a.name));")
+                assert handlers == [], f"{where}: event-handler attributes {handlers}"
+                links = driver.execute_script(
+                    "return [...document.querySelectorAll('[href],[src],[action],[formaction],[xlink\\\\:href]')]"
+                    ".map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || '')"
+                    ".filter(v => !/^(https?:|mailto:|\\/)/i.test(v.trim()));")
+                assert links == [], f"{where}: unsafe link targets {links}"
+                for tag in ("iframe", "img", "object", "embed", "b"):
+                    found = driver.find_elements(By.CSS_SELECTOR, f"#main {tag}")
+                    assert not found, f"{where}: a <{tag}> element from the content was created"
+
+            driver.get(url + "/?q=" + task)
+            card = wait(driver, 20, "the hostile task's card", lambda d: d.find_elements(
+                By.CSS_SELECTOR, f'.card[data-task-id="{task}"]'))[0]
+            assert "<script>" in card.text, "the name is not shown as text"
+            time.sleep(1)
+            check("the board")
+
+            driver.get(url + "/tasks/" + task)
+            wait(driver, 20, "the task page", lambda d: d.find_elements(By.CSS_SELECTOR, '#task-page[data-loaded="true"]'))
+            wait(driver, 30, "the graph", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#graph svg g.node")) == 2)
+            time.sleep(2)
+            # Hover and click everything that could carry a handler; follow no link.
+            for element in driver.find_elements(By.CSS_SELECTOR, "#specs .markdown *, #graph svg g.node, #task-name"):
+                try:
+                    webdriver.ActionChains(driver).move_to_element(element).perform()
+                except Exception:
+                    pass
+            for span in driver.find_elements(By.CSS_SELECTOR, ".md-unsafe-link"):
+                span.click()
+            check("the task page")
+            text = driver.find_element(By.ID, "main").text
+            assert "window.__pwned='plan'" in text and "onerror" in text, "the hostile text is not shown as text"
+            assert driver.find_element(By.ID, "task-name").text.startswith("<img src=x onerror=")
+            links = driver.find_elements(By.CSS_SELECTOR, "#main a")
+            for link in links:
+                href = link.get_attribute("href") or ""
+                assert href.startswith(("http://", "https://", "mailto:")), f"unsafe link {href}"
+            # Wait for the implementation to run, so the session tree and the timeline show the hostile titles too.
+            wait(driver, 120, "the implementation to finish", lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == "implementation_review")
+            check("the finished task page")
+            driver.save_screenshot(str(ARTIFACTS / "hostile.png"))
+        except BaseException:
+            if driver is not None:
+                driver.save_screenshot(str(ARTIFACTS / "hostile-failure.png"))
+            print(system.logs(), file=sys.stderr)
+            raise
+        finally:
+            if driver is not None:
+                driver.quit()
+            system.stop()
+
+
 def main(argv: list[str]) -> int:
     which = argv[1] if len(argv) > 1 else "all"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     suite = unittest.TestSuite()
     if which in ("all", "workload"):
         suite.addTest(DashboardWorkloadTest("test_approve_from_the_page_and_watch_it_finish"))
+    if which in ("all", "hostile"):
+        suite.addTest(HostileContentTest("test_nothing_runs"))
     if not suite.countTestCases():
         print(__doc__, file=sys.stderr)
         return 2
