@@ -27,7 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -69,9 +73,23 @@ def browser() -> webdriver.Chrome:
 
 def wait(driver, seconds: float, what: str, predicate):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.2).until(lambda d: predicate(d))
+        # The page redraws parts of itself as changes arrive: an element found a moment ago may be gone.
+        return WebDriverWait(
+            driver, seconds, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+        ).until(lambda d: predicate(d))
     except TimeoutException:
         raise AssertionError(f"timed out after {seconds:g} s waiting for {what}") from None
+
+
+def retry(read):
+    """``read()``, again while the element it used was redrawn under it (the page redraws as changes arrive)."""
+    for attempt in range(20):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            if attempt == 19:
+                raise
+            time.sleep(0.1)
 
 
 def give_token(driver) -> None:
@@ -84,14 +102,18 @@ def give_token(driver) -> None:
 
 def click_action(driver, command: str) -> None:
     """Clicks the action button and waits until its outcome says applied."""
-    button = wait(driver, 30, f"an enabled {command} button", lambda d: next(
-        (b for b in d.find_elements(By.CSS_SELECTOR, f'#actions button[data-action="{command}"]') if b.is_enabled()),
-        False))
-    button.click()
-    outcome = wait(driver, 40, f"the outcome of {command}", lambda d: (
-        lambda o: o if o.get_attribute("data-command") == command and o.get_attribute("data-outcome") != "pending"
-        else False)(d.find_element(By.ID, "action-outcome")))
-    assert outcome.get_attribute("data-outcome") == "applied", f"{command}: {outcome.text}"
+    def enabled_button(d):
+        button = next((b for b in d.find_elements(By.CSS_SELECTOR, f'#actions button[data-action="{command}"]')
+                       if b.is_enabled()), False)
+        if button:
+            button.click()
+        return bool(button)
+    wait(driver, 30, f"an enabled {command} button to click", enabled_button)
+    outcome = wait(driver, 40, f"the outcome of {command}", lambda d: d.execute_script(
+        "const o = document.getElementById('action-outcome');"
+        "return o && o.dataset.command === arguments[0] && o.dataset.outcome !== 'pending'"
+        " ? [o.dataset.outcome, o.textContent] : false;", command))
+    assert outcome[0] == "applied", f"{command}: {outcome[1]}"
 
 
 def percent(driver, selector: str) -> int:
@@ -121,17 +143,17 @@ class DashboardWorkloadTest(unittest.TestCase):
             driver.get(url + "/")
             wait(driver, 20, "the board", lambda d: d.find_element(By.ID, "board").get_attribute("data-loaded"))
             driver.find_element(By.ID, "filter-text").send_keys(task)
-            card = wait(driver, 20, "the task's card in spec review", lambda d: d.find_elements(
-                By.CSS_SELECTOR, f'.column[data-column="spec_review"] .card[data-task-id="{task}"]'))[0]
-            assert "user authentication" in card.text
+            card = f'.column[data-column="spec_review"] .card[data-task-id="{task}"]'
+            wait(driver, 20, "the task's card in spec review", lambda d: d.find_elements(By.CSS_SELECTOR, card))
+            assert "user authentication" in retry(lambda: driver.find_element(By.CSS_SELECTOR, card).text)
             driver.save_screenshot(str(ARTIFACTS / "board.png"))
-            card.find_element(By.CSS_SELECTOR, "a.card-title").click()
+            retry(lambda: driver.find_element(By.CSS_SELECTOR, card + " a.card-title").click())
 
             # The task page: approve the specs, start the implementation, from here and without reloading.
             wait(driver, 20, "the task page", lambda d: d.find_elements(By.CSS_SELECTOR, '#task-page[data-loaded="true"]'))
             give_token(driver)
             driver.execute_script("window.__notReloaded = 'yes';")
-            assert "sign up" in driver.find_element(By.ID, "spec-requirements").text
+            assert "sign up" in retry(lambda: driver.find_element(By.ID, "spec-requirements").text)
             click_action(driver, "approve_specs")
             wait(driver, 20, "spec_approved", lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == "spec_approved")
             click_action(driver, "start_implementation")
@@ -144,31 +166,38 @@ class DashboardWorkloadTest(unittest.TestCase):
                 seen.add(value)
                 if value == 100:
                     break
+                if 45 <= value <= 75 and not (ARTIFACTS / "task-page-live.png").exists():
+                    # Half way: the picture of the README (docs/dashboard.png).
+                    driver.execute_script("window.scrollTo(0, 0);")
+                    driver.save_screenshot(str(ARTIFACTS / "task-page-live.png"))
                 time.sleep(0.25)
             assert 100 in seen, f"the overall bar never reached 100% (saw {sorted(seen)})\n{system.logs()}"
             assert any(0 < v < 100 for v in seen), f"no progress between 0 and 100% was shown live: {sorted(seen)}"
             assert driver.execute_script("return window.__notReloaded;") == "yes", "the page was reloaded"
 
-            # The session tree: the helper, spawned by task 2's session, is nested under it.
-            sessions = wait(driver, 30, "every session at 100%", lambda d: (
-                lambda rows: rows if rows and all(r.get_attribute("data-percent") == "100" for r in rows) else False)(
-                d.find_elements(By.CSS_SELECTOR, "#sessions li.session > .session-row > .bar")))
-            assert len(sessions) >= 6, f"expected 5 sessions and a helper, got {len(sessions)}"
-            nested = driver.find_elements(By.CSS_SELECTOR, "#sessions li.session > ul.subtree > li.session[data-parent-id]")
-            assert nested, "no spawned session is shown under its parent"
-            for child in nested:
-                parent = child.find_element(By.XPATH, "ancestor::li[contains(@class,'session')][1]")
-                assert parent.get_attribute("data-session-id") == child.get_attribute("data-parent-id")
+            # The session tree: the helper, spawned by task 2's session, is nested under it (read in one go: the
+            # page redraws as changes arrive).
+            tree = wait(driver, 30, "every session at 100%", lambda d: d.execute_script("""
+                const rows = [...document.querySelectorAll('#sessions li.session')].map(li => ({
+                    id: li.dataset.sessionId, parent: li.dataset.parentId || null,
+                    percent: li.querySelector(':scope > .session-row > .bar').dataset.percent,
+                    nestedUnder: (li.parentElement.closest('li.session') || {dataset: {}}).dataset.sessionId || null}));
+                return rows.length && rows.every(r => r.percent === '100') ? rows : false;"""))
+            assert len(tree) >= 6, f"expected 5 sessions and a helper, got {tree}"
+            spawned = [row for row in tree if row["parent"]]
+            assert spawned, f"no spawned session: {tree}"
+            for row in tree:
+                assert row["nestedUnder"] == row["parent"], f"session {row['id']} is not shown under its parent: {tree}"
 
             # The graph: five nodes, edges for the dependencies, a critical path, every node completed.
-            nodes = driver.find_elements(By.CSS_SELECTOR, "#graph svg g.node")
-            assert len(nodes) == 5, f"expected 5 nodes, got {len(nodes)}"
-            assert len(driver.find_elements(By.CSS_SELECTOR, "#graph svg path.edge")) == 5
-            assert driver.find_elements(By.CSS_SELECTOR, "#graph svg g.node.critical")
-            wait(driver, 30, "every node completed", lambda d: all(
-                n.get_attribute("data-status") == "completed" for n in d.find_elements(By.CSS_SELECTOR, "#graph svg g.node")))
+            graph = wait(driver, 30, "every node completed", lambda d: d.execute_script("""
+                const nodes = [...document.querySelectorAll('#graph svg g.node')];
+                if (!nodes.length || !nodes.every(n => n.dataset.status === 'completed')) return false;
+                return {nodes: nodes.length, edges: document.querySelectorAll('#graph svg path.edge').length,
+                        critical: document.querySelectorAll('#graph svg g.node.critical').length};"""))
+            assert graph == {"nodes": 5, "edges": 5, "critical": graph["critical"]} and graph["critical"] >= 3, graph
             assert driver.find_elements(By.CSS_SELECTOR, "#timeline li.event"), "no coordination messages shown"
-            assert "tokens" in driver.find_element(By.ID, "usage-total").text
+            assert "tokens" in retry(lambda: driver.find_element(By.ID, "usage-total").text)
 
             wait(driver, 60, "implementation review",
                  lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == "implementation_review")
@@ -180,9 +209,9 @@ class DashboardWorkloadTest(unittest.TestCase):
 
             # Back on the board, the card is in the done column at 100%.
             driver.get(url + "/?q=" + task)
-            card = wait(driver, 20, "the card in done", lambda d: d.find_elements(
-                By.CSS_SELECTOR, f'.column[data-column="done"] .card[data-task-id="{task}"]'))[0]
-            assert card.find_element(By.CSS_SELECTOR, ".bar").get_attribute("data-percent") == "100"
+            done = f'.column[data-column="done"] .card[data-task-id="{task}"] .bar'
+            wait(driver, 20, "the card in done", lambda d: d.find_elements(By.CSS_SELECTOR, done))
+            assert retry(lambda: driver.find_element(By.CSS_SELECTOR, done).get_attribute("data-percent")) == "100"
         except BaseException:
             if driver is not None:
                 driver.save_screenshot(str(ARTIFACTS / "workload-failure.png"))
@@ -258,9 +287,9 @@ class HostileContentTest(unittest.TestCase):
                     assert not found, f"{where}: a <{tag}> element from the content was created"
 
             driver.get(url + "/?q=" + task)
-            card = wait(driver, 20, "the hostile task's card", lambda d: d.find_elements(
-                By.CSS_SELECTOR, f'.card[data-task-id="{task}"]'))[0]
-            assert "<script>" in card.text, "the name is not shown as text"
+            card = f'.card[data-task-id="{task}"]'
+            wait(driver, 20, "the hostile task's card", lambda d: d.find_elements(By.CSS_SELECTOR, card))
+            assert "<script>" in retry(lambda: driver.find_element(By.CSS_SELECTOR, card).text), "the name is not text"
             time.sleep(1)
             check("the board")
 
@@ -275,14 +304,16 @@ class HostileContentTest(unittest.TestCase):
                 except Exception:
                     pass
             for span in driver.find_elements(By.CSS_SELECTOR, ".md-unsafe-link"):
-                span.click()
+                try:
+                    span.click()
+                except StaleElementReferenceException:
+                    pass
             check("the task page")
-            text = driver.find_element(By.ID, "main").text
+            text = retry(lambda: driver.find_element(By.ID, "main").text)
             assert "window.__pwned='plan'" in text and "onerror" in text, "the hostile text is not shown as text"
-            assert driver.find_element(By.ID, "task-name").text.startswith("<img src=x onerror=")
-            links = driver.find_elements(By.CSS_SELECTOR, "#main a")
-            for link in links:
-                href = link.get_attribute("href") or ""
+            assert retry(lambda: driver.find_element(By.ID, "task-name").text).startswith("<img src=x onerror=")
+            hrefs = driver.execute_script("return [...document.querySelectorAll('#main a')].map(a => a.href);")
+            for href in hrefs:
                 assert href.startswith(("http://", "https://", "mailto:")), f"unsafe link {href}"
             # Wait for the implementation to run, so the session tree and the timeline show the hostile titles too.
             wait(driver, 120, "the implementation to finish", lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == "implementation_review")
@@ -302,6 +333,8 @@ class HostileContentTest(unittest.TestCase):
 def main(argv: list[str]) -> int:
     which = argv[1] if len(argv) > 1 else "all"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
     suite = unittest.TestSuite()
     if which in ("all", "workload"):
         suite.addTest(DashboardWorkloadTest("test_approve_from_the_page_and_watch_it_finish"))
