@@ -135,15 +135,14 @@ public final class DashboardFeed: Service, Sendable {
     // MARK: - The subscription
 
     public func run() async throws {
-        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        var partitions: [KafkaTopicPartition] = []
-        for topic in [topics.status, topics.progress] {
-            guard let metadata = try await admin.describeTopic(topic, timeout: .seconds(30)), metadata.partitions > 0
-            else {
-                throw DashboardError("topic \(topic) does not exist; create the topics with: spectask topics apply")
-            }
-            partitions += (0..<metadata.partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        defer { closeOut() }
+        let found: [KafkaTopicPartition]?
+        do {
+            found = try await cancelWhenGracefulShutdown { try await self.partitions() }
+        } catch is CancellationError {
+            return
         }
+        guard let partitions = found else { return }
         let consumer = try KafkaConsumer.assigned(
             configuration: KafkaConsumerConfiguration(
                 common: kafka,
@@ -180,6 +179,10 @@ public final class DashboardFeed: Service, Sendable {
             }
         }
         await consumer.close()
+    }
+
+    /// Ends every page's event stream and every wait for an outcome: the server can then stop.
+    private func closeOut() {
         let (subscribers, waiters) = state.withLock { state in
             state.closed = true
             defer {
@@ -190,6 +193,34 @@ public final class DashboardFeed: Service, Sendable {
         }
         for subscriber in subscribers { subscriber.finish() }
         for waiter in waiters { waiter.resume(returning: nil) }
+    }
+
+    /// Every partition of the two topics; waits (saying so every half minute, and not ready meanwhile) while
+    /// either does not exist yet, as when the dashboard starts before `spectask topics apply`. `nil` when cancelled.
+    private func partitions() async throws -> [KafkaTopicPartition]? {
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        var lastWarning: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            var partitions: [KafkaTopicPartition] = []
+            var missing: [String] = []
+            for topic in [topics.status, topics.progress] {
+                let metadata = try? await admin.describeTopic(topic, timeout: .seconds(10))
+                if let metadata, metadata.partitions > 0 {
+                    partitions += (0..<metadata.partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
+                } else {
+                    missing.append(topic)
+                }
+            }
+            if missing.isEmpty { return partitions }
+            if lastWarning.map({ ContinuousClock.now - $0 > .seconds(30) }) ?? true {
+                lastWarning = .now
+                logger.warning(
+                    "dashboard waiting for \(missing.joined(separator: " and ")) (is the broker up? create the topics with: spectask topics apply)"
+                )
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+        return nil
     }
 
     /// What a browser gets for a status event: which task, what kind of change, the command it answers.
