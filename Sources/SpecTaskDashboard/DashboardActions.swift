@@ -85,9 +85,15 @@ struct DashboardActions: Sendable {
         }
         let id = message.command.id
         feed.expect(id)
-        _ = try await producer.send(
-            KafkaProducerRecord(topic: settings.topics.commands, key: Array(task.utf8), value: message.bytes)
-        )
+        do {
+            _ = try await producer.send(
+                KafkaProducerRecord(topic: settings.topics.commands, key: Array(task.utf8), value: message.bytes)
+            )
+        } catch {
+            feed.forget(id)
+            logger.error("dashboard could not publish \(command) \(id) for \(task): \(error)")
+            throw HTTPError(.serviceUnavailable, message: "the command could not be published: \(error)")
+        }
         logger.info("dashboard published \(command) \(id) for \(task) as \(actor)")
         guard let outcome = await feed.outcome(of: id, timeout: settings.outcomeTimeout) else {
             return try ReadAPI.json(

@@ -123,6 +123,14 @@ public final class DashboardFeed: Service, Sendable {
         state.withLock { _ = $0.expected.insert(id) }
     }
 
+    /// Takes back ``expect(_:)`` for a command that was not published after all.
+    public func forget(_ id: String) {
+        state.withLock { state in
+            state.expected.remove(id)
+            state.early[id] = nil
+        }
+    }
+
     private func resolve(_ id: String, _ outcome: Outcome?) {
         let waiter = state.withLock { state in
             let waiter = state.waiters.removeValue(forKey: id)

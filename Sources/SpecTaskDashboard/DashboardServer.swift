@@ -48,6 +48,7 @@ public enum DashboardServer {
         let router = Router()
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware())
+        if LoopbackHostMiddleware.isLoopback(settings.host) { router.add(middleware: LoopbackHostMiddleware()) }
 
         // The page: one document for the board and every task page; the script reads the path.
         let page: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
@@ -150,5 +151,38 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
         response.headers[.init("Referrer-Policy")!] = "no-referrer"
         response.headers[.init("X-Frame-Options")!] = "DENY"
         return response
+    }
+}
+
+/// On a loopback address, only requests that name a loopback host: a web page whose own host name an attacker
+/// points at 127.0.0.1 (DNS rebinding) can not read the dashboard through the browser of the person using it.
+struct LoopbackHostMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
+    /// The host of an HTTP authority (`host:port`, `[v6]:port`, `host`).
+    static func host(ofAuthority authority: String) -> String {
+        if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
+            return String(authority[...end])
+        }
+        return String(authority.split(separator: ":", maxSplits: 1).first ?? "")
+    }
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let authority = request.head.authority, Self.isLoopback(Self.host(ofAuthority: authority)) else {
+            return AdminServer.json(
+                .misdirectedRequest,
+                ["error": "this dashboard answers requests for 127.0.0.1 or localhost only"]
+            )
+        }
+        return try await next(request, context)
     }
 }

@@ -132,6 +132,14 @@ struct DashboardTests {
             #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
             #expect(try await Self.request("\(dashboard.base)/assets/app.js").status == 200)
             #expect(try await Self.request("\(dashboard.base)/assets/..%2FPackage.swift").status == 404)
+            // Bound to 127.0.0.1, it answers only requests for a loopback host (no DNS rebinding).
+            let port = try #require(URL(string: dashboard.base)?.port)
+            let rebound = try EventStreamReader(port: port, path: "/api/v1/spec-tasks", host: "evil.example:\(port)")
+            try rebound.waitFor("HTTP/1.1 421", timeout: 10)
+            rebound.close()
+            let local = try EventStreamReader(port: port, path: "/api/v1/dashboard", host: "localhost:\(port)")
+            try local.waitFor("HTTP/1.1 200", timeout: 10)
+            local.close()
             await dashboard.stop()
         }
     }
@@ -247,7 +255,7 @@ final class EventStreamReader: @unchecked Sendable {
     private let socketFD: Int32
     private var received = ""
 
-    init(port: Int, path: String) throws {
+    init(port: Int, path: String, host: String? = nil) throws {
         #if canImport(Glibc)
         socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -265,7 +273,8 @@ final class EventStreamReader: @unchecked Sendable {
         guard connected == 0 else { throw TimedOut(what: "connecting to 127.0.0.1:\(port)") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n"
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nAccept: text/event-stream\r\n\r\n"
         _ = request.withCString { send(socketFD, $0, strlen($0), 0) }
     }
 
