@@ -154,9 +154,36 @@ class DashboardWorkloadTest(unittest.TestCase):
             give_token(driver)
             driver.execute_script("window.__notReloaded = 'yes';")
             assert "sign up" in retry(lambda: driver.find_element(By.ID, "spec-requirements").text)
+            status = lambda want: lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == want
+
+            # Changes first, with a comment; the planning agent (here: the test) submits again; the page follows.
+            retry(lambda: driver.find_element(By.ID, "action-comments").send_keys("Also **lock out** after 5 failures."))
+            click_action(driver, "request_changes")
+            wait(driver, 20, "spec_revision", status("spec_revision"))
+            assert "lock out" in retry(lambda: driver.find_element(By.ID, "specs").text), "the review comment is not shown"
+            system.send("submit_specs", task, {
+                "requirements": "Users **sign up**, sign in and out; sessions expire; lockout after 5 failures.",
+                "design": "REST API over PostgreSQL; `argon2id` password hashes; signed session tokens.",
+                "implementationPlan": PLAN,
+            })
+            wait(driver, 20, "spec_review again, live", status("spec_review"))
+            wait(driver, 20, "the new requirements, live",
+                 lambda d: "lockout" in d.find_element(By.ID, "spec-requirements").text)
             click_action(driver, "approve_specs")
-            wait(driver, 20, "spec_approved", lambda d: d.find_element(By.ID, "task-page").get_attribute("data-status") == "spec_approved")
+            wait(driver, 20, "spec_approved", status("spec_approved"))
             click_action(driver, "start_implementation")
+            # The limits, from the page too: a budget of $5 and 3 sessions at once.
+            retry(lambda: driver.find_element(By.ID, "budget-dollars").send_keys("5"))
+            click_action(driver, "set_budget")
+            retry(lambda: driver.find_element(By.ID, "concurrency-input").clear())
+            retry(lambda: driver.find_element(By.ID, "concurrency-input").send_keys("3"))
+            click_action(driver, "set_concurrency_limit")
+            wait(driver, 20, "the budget bar", lambda d: d.find_elements(By.CSS_SELECTOR, "#usage .bar.budget"))
+            # What one types stays while the page redraws around it (progress arrives several times a second).
+            retry(lambda: driver.find_element(By.ID, "action-comments").send_keys("Looks good so far."))
+            time.sleep(2)
+            typed = retry(lambda: driver.find_element(By.ID, "action-comments").get_attribute("value"))
+            assert typed == "Looks good so far.", f"the comment being typed was lost: {typed!r}"
 
             # The bars fill live: values between 0 and 100 are seen, then 100.
             seen = set()

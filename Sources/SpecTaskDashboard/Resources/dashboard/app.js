@@ -304,6 +304,15 @@
     let coordination = [];
     let specsShown = "";
     let outcomeText = null;
+    let outcomeSerial = 0;
+    // What the person typed into the action forms, kept across redraws (the page redraws as changes arrive).
+    const drafts = {};
+    let actionsShown = "";
+    function keep(input) {
+      if (Object.prototype.hasOwnProperty.call(drafts, input.id)) input.value = drafts[input.id];
+      input.addEventListener("input", () => { drafts[input.id] = input.value; });
+      return input;
+    }
 
     function section(panel, heading) {
       clear(panel);
@@ -586,12 +595,19 @@
       for (const button of actions.querySelectorAll("button")) button.disabled = true;
       const result = await act(taskID, command, data).catch((error) => ({ outcome: "error", reason: String(error) }));
       outcomeText = { command, result };
+      outcomeSerial += 1;
+      if (result.outcome === "applied") for (const id of Object.keys(drafts)) delete drafts[id];
+      actionsShown = "";
       await refresh();
     }
 
     function drawActions() {
-      section(actions, "Actions");
       const task = overview.specTask;
+      // Redrawn only when what it shows changes: a form being filled in stays as it is.
+      const key = JSON.stringify([task.status, state.info.readOnly, canAct(), task.maxConcurrentSessions, task.budget, outcomeSerial]);
+      if (key === actionsShown) return;
+      actionsShown = key;
+      section(actions, "Actions");
       const out = el("p", "outcome"); out.id = "action-outcome"; out.setAttribute("role", "status");
       if (outcomeText) {
         const { command, result } = outcomeText;
@@ -606,6 +622,7 @@
       }
       if (!state.token) actions.appendChild(el("p", "muted", "Give the dashboard token (top right) to act."));
       const comments = el("textarea"); comments.id = "action-comments"; comments.placeholder = "comments (for approvals, change requests, cancelling)"; comments.rows = 2;
+      keep(comments);
       const form = el("div", "action-form");
       const button = (command, label, data, className) => {
         const b = el("button", className || "", label); b.dataset.action = command; b.disabled = !canAct();
@@ -617,7 +634,7 @@
       const numberInput = (id, placeholder, value) => {
         const input = el("input"); input.id = id; input.type = "number"; input.min = "0"; input.placeholder = placeholder;
         if (value !== undefined && value !== null) input.value = String(value);
-        form.appendChild(input);
+        form.appendChild(keep(input));
         return input;
       };
       switch (task.status) {
@@ -632,7 +649,7 @@
         }
         case "implementation_review": {
           button("approve_implementation", "Approve implementation", () => (note() ? { comments: note() } : {}), "primary");
-          const which = el("input"); which.id = "reopen-tasks"; which.placeholder = "tasks to redo, e.g. 2,3"; form.appendChild(which);
+          const which = el("input"); which.id = "reopen-tasks"; which.placeholder = "tasks to redo, e.g. 2,3"; form.appendChild(keep(which));
           button("request_implementation_changes", "Request changes", () => {
             const indexes = which.value.split(/[ ,]+/).filter(Boolean).map(Number).filter((n) => n > 0);
             if (!note() || !indexes.length) { (note() ? which : comments).focus(); return null; }
@@ -660,7 +677,7 @@
           maxCostMicros: cost.value ? Math.round(Number(cost.value) * 1e6) : null,
           maxTokens: tokens.value ? Number(tokens.value) : null,
         }));
-        settings.append(limit, setLimit, cost, tokens, setBudget);
+        settings.append(keep(limit), setLimit, keep(cost), keep(tokens), setBudget);
         actions.appendChild(settings);
         const cancelRow = el("div", "action-form");
         const cancel = el("button", "danger", "Cancel spec task"); cancel.dataset.action = "cancel"; cancel.disabled = !canAct();
