@@ -336,6 +336,10 @@ class HostileContentTest(unittest.TestCase):
                 except StaleElementReferenceException:
                     pass
             check("the task page")
+            # Without the token the page is read-only: every action button is disabled.
+            enabled = driver.execute_script(
+                "return [...document.querySelectorAll('#main button[data-action]')].filter(b => !b.disabled).length;")
+            assert enabled == 0, f"{enabled} action buttons are enabled without the token"
             text = retry(lambda: driver.find_element(By.ID, "main").text)
             assert "window.__pwned='plan'" in text and "onerror" in text, "the hostile text is not shown as text"
             assert retry(lambda: driver.find_element(By.ID, "task-name").text).startswith("<img src=x onerror=")
