@@ -502,6 +502,12 @@
 
     // MARK: Coordination, shared context, usage
 
+    // A session's name for people (its id when it has none, or is not one of this task's).
+    function sessionName(id) {
+      const session = (overview.workSessions || []).find((s) => s.id === id);
+      return session && session.name ? session.name : id;
+    }
+
     function drawTimeline() {
       section(timeline, "Coordination");
       if (!coordination.length) { timeline.appendChild(el("p", "muted", "No coordination messages.")); return; }
@@ -511,7 +517,9 @@
         const head = el("div", "event-head");
         head.appendChild(el("time", "muted", new Date(entry.createdAt).toLocaleTimeString()));
         head.appendChild(badge(entry.kind));
-        head.appendChild(el("span", "", ` ${entry.fromWorkSessionID} → ${entry.toWorkSessionID || "everyone"}`));
+        const route = el("span", "", ` ${sessionName(entry.fromWorkSessionID)} → ${entry.toWorkSessionID ? sessionName(entry.toWorkSessionID) : "everyone"}`);
+        route.title = `${entry.fromWorkSessionID} → ${entry.toWorkSessionID || "everyone"}`;
+        head.appendChild(route);
         item.append(head, el("div", "event-message", entry.message));
         list.appendChild(item);
       }
@@ -550,12 +558,13 @@
       const sessions = (overview.progress.workSessions || []).filter((s) => s.usage && (s.usage.costMicros || s.usage.tokensIn));
       if (!sessions.length) return;
       const maxCost = Math.max(1, ...sessions.map((s) => s.usage.costMicros || 0));
-      const rowH = 22, labelW = 150, chartW = 220;
+      const rowH = 22, labelW = 165, chartW = 220;
       const chart = svg("svg", { class: "usage-chart", width: labelW + chartW + 80, height: sessions.length * rowH + 6, role: "img" });
       sessions.forEach((s, i) => {
         const y = i * rowH + 4;
         const label = svg("text", { x: 0, y: y + 13, class: "chart-label" });
-        label.textContent = s.workSessionID.length > 22 ? s.workSessionID.slice(0, 21) + "…" : s.workSessionID;
+        const name = sessionName(s.workSessionID);
+        label.textContent = name.length > 24 ? name.slice(0, 23) + "…" : name;
         const w = Math.max(1, (chartW * (s.usage.costMicros || 0)) / maxCost);
         const rect = svg("rect", { x: labelW, y, width: w, height: rowH - 6, class: "chart-bar", rx: 3 });
         const tip = svg("title"); tip.textContent = `${s.workSessionID}: ${number(s.usage.tokensIn + s.usage.tokensOut)} tokens, ${dollars(s.usage.costMicros)}`;
