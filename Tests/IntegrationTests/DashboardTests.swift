@@ -244,6 +244,35 @@ struct DashboardTests {
             #expect(again.status == 409)
             #expect(again.json["outcome"] as? String == "rejected")
             #expect((again.json["reason"] as? String)?.isEmpty == false)
+
+            // The rest of the gate, with the data the page sends.
+            func act(_ command: String, _ body: String) async throws -> Answer {
+                try await Self.request(
+                    "\(gated.base)/api/v1/spec-tasks/\(task)/actions/\(command)",
+                    method: "POST",
+                    headers: json.merging(["Authorization": "Bearer \(token)"]) { $1 },
+                    body: body
+                )
+            }
+            let started = try await act("start_implementation", #"{"maxConcurrentSessions": 1}"#)
+            #expect(started.json["outcome"] as? String == "applied", "\(started.text)")
+            let sessions = try #require(started.json["createdWorkSessionIDs"] as? [String])
+            #expect(sessions.count == 1)
+            #expect(try await act("set_budget", #"{"maxCostMicros": 5000000, "maxTokens": null}"#).status == 200)
+            #expect(try await act("set_concurrency_limit", #"{"maxConcurrentSessions": null}"#).status == 200)
+            try await system.apply(
+                .updateWorkSessionStatus(UpdateWorkSessionStatus(workSessionID: sessions[0], status: .failed)),
+                task: task
+            )
+            let retried = try await act("retry_work_session", #"{"workSessionID": "\#(sessions[0])"}"#)
+            #expect(retried.json["outcome"] as? String == "applied", "\(retried.text)")
+            let cancelled = try await act("cancel", #"{"reason": "enough"}"#)
+            #expect(cancelled.json["outcome"] as? String == "applied", "\(cancelled.text)")
+            let final = try #require(try await repository.loadSnapshot([task], client: client)[task]?.state)
+            #expect(final.task.status == .cancelled)
+            #expect(final.task.budget?.maxCostMicros == 5_000_000)
+            #expect(final.task.maxConcurrentSessions == nil)
+            #expect(final.workSessions.count == 2)
             await readOnly.stop()
             await gated.stop()
         }
