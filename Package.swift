@@ -85,11 +85,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The live dashboard (`spectask dashboard`): its page, styles and script ship as resources.
+        .target(
+            name: "SpecTaskDashboard",
+            dependencies: [
+                "Kafka",
+                "SpecTaskContract",
+                "SpecTaskDomain",
+                "SpecTaskStore",
+                "SpecTaskWorker",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/dashboard")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "spectask",
             dependencies: [
                 "Kafka",
                 "SpecTaskContract",
+                "SpecTaskDashboard",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
@@ -124,6 +143,7 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "SpecTaskContract",
+                "SpecTaskDashboard",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",

@@ -1,4 +1,5 @@
 import SpecTaskDomain
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
