@@ -61,7 +61,8 @@ COPY docs/examples ./docs/examples
 
 # The Swift runtime is linked statically, so the runtime image needs no Swift toolchain; librdkafka stays a shared
 # library found through the rpath. The binary goes to /staging with what it needs beside it: the resource bundle
-# SwiftPM wrote next to it (spectask_SpecTaskStore.resources, the migrations), the static backtracer for readable
+# SwiftPM wrote next to it (spectask_SpecTaskStore.resources, the migrations; spectask_SpecTaskDashboard.resources,
+# the dashboard's page), the static backtracer for readable
 # crash reports, the topic definitions (`topics apply`) and the demo's plan (`demo`).
 RUN swift build -c release --product spectask --static-swift-stdlib \
         -Xlinker -rpath -Xlinker /opt/librdkafka/lib \
@@ -70,6 +71,7 @@ RUN swift build -c release --product spectask --static-swift-stdlib \
     && cp "$bin/spectask" /staging/ \
     && find -L "$bin/" -maxdepth 1 -name '*.resources' -exec cp -R {} /staging/ \; \
     && test -d /staging/spectask_SpecTaskStore.resources \
+    && test -d /staging/spectask_SpecTaskDashboard.resources \
     && cp /usr/libexec/swift/linux/swift-backtrace-static /staging/ \
     && cp -R topics /staging/topics \
     && cp -R docs/examples /staging/docs/examples \

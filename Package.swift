@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "spectask", targets: ["spectask"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "SpecTaskDomain", targets: ["SpecTaskDomain"]),
+        .library(name: "SpecTaskContract", targets: ["SpecTaskContract"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
     ],
     targets: [
         // MARK: - Kafka
@@ -42,15 +44,20 @@ let package = Package(
         ),
 
         // MARK: - Domain, store, worker
+        // The rules: entities, statuses, plans, progress and the multi-session manager. No I/O, no wire format.
+        .target(name: "SpecTaskDomain", swiftSettings: swiftSettings),
+        // The wire contract: CloudEvents envelopes and the Kafka binding, strict JSON, RFC 3339, the field tables,
+        // encoders and decoders, rejected records and the generated input schemas.
         .target(
-            name: "SpecTaskDomain",
-            // Crypto for the SHA-256 of rejected inputs only; the domain does no I/O.
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "SpecTaskContract",
+            // Crypto for the SHA-256 of rejected inputs only.
+            dependencies: ["SpecTaskDomain", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SpecTaskStore",
             dependencies: [
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +71,7 @@ let package = Package(
             name: "SpecTaskWorker",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -73,13 +81,34 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The live dashboard (`spectask dashboard`): its page, styles and script ship as resources.
+        .target(
+            name: "SpecTaskDashboard",
+            dependencies: [
+                "Kafka",
+                "SpecTaskContract",
+                "SpecTaskDomain",
+                "SpecTaskStore",
+                "SpecTaskWorker",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/dashboard")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "spectask",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
+                "SpecTaskDashboard",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
@@ -94,12 +123,27 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"], swiftSettings: swiftSettings),
         .testTarget(name: "SpecTaskDomainTests", dependencies: ["SpecTaskDomain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SpecTaskContractTests",
+            dependencies: ["SpecTaskContract", "SpecTaskDomain"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SpecTaskStoreTests", dependencies: ["SpecTaskStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SpecTaskWorkerTests", dependencies: ["SpecTaskWorker"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SpecTaskWorkerTests",
+            dependencies: [
+                "SpecTaskWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka",
+                "SpecTaskContract",
+                "SpecTaskDashboard",
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",

@@ -112,3 +112,35 @@ service_bin() {
   debug="$(SPECTASK_CONFIGURATION=debug spectask_bin)"
   if [ -x "$release" ]; then echo "$release"; else echo "$debug"; fi
 }
+
+# pinned_venv VENV REQUIREMENTS WHAT: makes VENV a venv holding exactly the pinned REQUIREMENTS (installed with
+# --no-deps, so the file is the whole environment; `pip check` confirms it fits together), from PyPI on the first run
+# or when the file (or the Python version) changes. WHAT names the tools in messages.
+pinned_venv() {
+  local venv="$1" requirements="$2" what="$3" python want stamp
+  python="$(command -v python3)" || die "python3 is missing (on Debian: apt-get install python3 python3-venv)"
+  want="$(cat "$requirements" <("$python" --version) | sha256sum | cut -d' ' -f1)"
+  stamp="$venv/.requirements.sha256"
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  step "Installing the pinned dependencies of $what into $venv (${requirements#"$REPO_ROOT"/})"
+  rm -rf "$venv"
+  "$python" -m venv "$venv" || die "python3 -m venv $venv failed (on Debian's own python3: apt-get install python3-venv)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements" \
+    || die "pip could not install ${requirements#"$REPO_ROOT"/} into $venv (PyPI reachable?)"
+  "$venv/bin/python" -m pip check --disable-pip-version-check >/dev/null \
+    || die "the pinned dependencies do not fit together: $("$venv/bin/python" -m pip check 2>&1 | head -5)"
+  echo "$want" >"$stamp"
+}
+
+# stop_pidfile PIDFILE: stops every process whose pid a test harness wrote to PIDFILE (one a line) and that still
+# runs: SIGTERM, SIGKILL after 20 s. For when tests could not stop their processes themselves (killed, crashed).
+stop_pidfile() {
+  local pid
+  [ -f "$1" ] || return 0
+  while read -r pid; do
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then continue; fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done <"$1"
+}

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import ServiceLifecycle
 import SpecTaskStore
+import Tracing
 
 /// Reads the input topics batch by batch and applies each batch through the `BatchApplier`.
 ///
@@ -25,6 +26,8 @@ public struct IngestService: Service {
     let sweepScope: SweepScope
     let doorbell: RelayDoorbell
     let health: WorkerHealth
+    /// `nil` without a tracer: then no span is started.
+    let tracer: (any Tracer)?
     let logger: Logger
 
     /// How long a partition with nothing read since it was assigned must be owned before it counts as read to
@@ -43,6 +46,7 @@ public struct IngestService: Service {
         sweepScope: SweepScope = SweepScope(),
         doorbell: RelayDoorbell = RelayDoorbell(),
         health: WorkerHealth = WorkerHealth(),
+        tracer: (any Tracer)? = WorkerTracing.bootstrappedTracer,
         logger: Logger
     ) {
         self.consumer = consumer
@@ -53,6 +57,7 @@ public struct IngestService: Service {
         self.sweepScope = sweepScope
         self.doorbell = doorbell
         self.health = health
+        self.tracer = tracer
         self.logger = logger
     }
 
@@ -66,11 +71,13 @@ public struct IngestService: Service {
             let events: [KafkaConsumerEvent]
             do {
                 let started = ContinuousClock.now
+                let tracedSince = tracer.map { _ in DefaultTracerClock.now }
                 events = try await consumer.poll(
                     maxMessages: settings.maxBatchSize,
                     timeout: idle || state.retryAt != nil ? .milliseconds(100) : .zero
                 )
                 if idle { metrics.record(.pollWait, .now - started) }
+                if let tracer, let tracedSince { tracePoll(events, since: tracedSince, tracer: tracer) }
             } catch let error as KafkaError where error.code == .clientClosed {
                 break
             }
@@ -87,6 +94,20 @@ public struct IngestService: Service {
         }
         sweepScope.set([])
         logger.info("ingest stopped")
+    }
+
+    /// A span `kafka.poll` for a poll that returned messages (the many empty polls of an idle worker make none).
+    private func tracePoll(_ events: [KafkaConsumerEvent], since: DefaultTracerClock.Instant, tracer: any Tracer) {
+        let count = events.reduce(0) { count, event in
+            if case .messages(let batch) = event { return count + batch.count }
+            return count
+        }
+        guard count > 0 else { return }
+        let span = tracer.startSpan("kafka.poll", context: .topLevel, ofKind: .consumer, at: since)
+        span.attributes["messaging.system"] = "kafka"
+        span.attributes["messaging.consumer.group.name"] = settings.groupID
+        span.attributes["messaging.batch.message_count"] = count
+        span.end()
     }
 
     // MARK: - Consumer events

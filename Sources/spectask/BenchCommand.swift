@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskWorker
 import Synchronization

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker
@@ -80,6 +81,9 @@ struct DemoCommand: AsyncParsableCommand {
                 deadline: deadline
             )
             print("Spec task \(taskID): Implement complete user authentication system")
+            if let dashboard = ProcessInfo.processInfo.environment["SPECTASK_DASHBOARD_URL"] {
+                print("Watch it live on the dashboard: \(dashboard)/tasks/\(taskID)")
+            }
             try await session.send(
                 .create(
                     CreateSpecTask(

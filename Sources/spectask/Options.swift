@@ -83,8 +83,8 @@ struct LoggingOptions: ParsableArguments {
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 switch format {
-                case .text: StreamLogHandler.standardError(label: label)
-                case .json: JSONLogHandler(label: label)
+                case .text: StreamLogHandler.standardError(label: label, metadataProvider: WorkerTracing.logMetadata)
+                case .json: JSONLogHandler(label: label, metadataProvider: WorkerTracing.logMetadata)
                 }
             handler.logLevel = level
             return handler

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 
 extension RejectedCommand {

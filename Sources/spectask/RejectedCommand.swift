@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

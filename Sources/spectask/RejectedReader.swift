@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import SpecTaskContract
 import SpecTaskDomain
 
 /// Reads `spectask.rejected` from its beginning to its current end, for the `rejected` operator commands: a bounded

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 
 /// Which rejected record an operator means: where its input was read, `<input-topic>:<partition>:<offset>`, or the

@@ -1,4 +1,5 @@
 import Foundation
+import SpecTaskContract
 import SpecTaskDomain
 
 /// How the `rejected` commands print a record: a line for lists, a block for `show`, a JSON object for programs.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskWorker
 
@@ -112,13 +113,10 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func buildMessage() throws -> [UInt8] {
-        let name =
-            command.hasPrefix(SpecTaskCommand.typePrefix)
-            ? String(command.dropFirst(SpecTaskCommand.typePrefix.count)) : command
-        guard SpecTaskCommand.names.contains(name) else {
-            throw ValidationError(
-                "unknown command '\(command)'; known: \(SpecTaskCommand.names.joined(separator: ", "))"
-            )
+        do {
+            _ = try CommandMessage.name(command)
+        } catch {
+            throw ValidationError(error.description)
         }
         var object: [String: JSONValue] = [:]
         if let data {
@@ -140,17 +138,14 @@ struct SendCommand: AsyncParsableCommand {
             }
             object[key] = .string(text)
         }
-        let event = CloudEvent(
-            id: id ?? UUID().uuidString.lowercased(),
-            source: "spectask-cli",
-            type: SpecTaskCommand.typePrefix + name,
-            subject: task,
-            time: RFC3339.string(from: Date()),
-            datacontenttype: "application/json",
-            data: .object(object),
-            actor: actor
+        return try CommandMessage.build(
+            command: command,
+            task: task,
+            data: object,
+            id: id,
+            actor: actor,
+            source: "spectask-cli"
         )
-        return event.jsonBytes()
     }
 
     private func split(_ member: String, flag: String) throws -> (String, String) {

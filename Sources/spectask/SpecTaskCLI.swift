@@ -11,7 +11,8 @@ struct SpecTaskCLI: AsyncParsableCommand {
             `scripts/services up` starts are used (Kafka 127.0.0.1:19092, PostgreSQL 127.0.0.1:55432).
             """,
         subcommands: [
-            WorkerCommand.self, ZedRunnerCommand.self, DemoCommand.self, SendCommand.self, ShowCommand.self,
+            WorkerCommand.self, ZedRunnerCommand.self, DashboardCommand.self, DemoCommand.self, SendCommand.self,
+            ShowCommand.self,
             WatchCommand.self, BenchCommand.self,
             ChaosCommand.self,
             MigrateCommand.self,

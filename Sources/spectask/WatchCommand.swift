@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskWorker
 

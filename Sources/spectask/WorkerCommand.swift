@@ -7,7 +7,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run a worker: consume commands and Zed events, apply them, publish status.",
         discussion:
-            "Start as many as you like with the same --group-id: Kafka splits the input partitions among them. Stops cleanly on SIGTERM or Ctrl-C."
+            "Start as many as you like with the same --group-id: Kafka splits the input partitions among them. Stops cleanly on SIGTERM or Ctrl-C. A W3C traceparent on an input is carried onto every output it causes; SPECTASK_TRACING=log (with --log-level debug) also writes the worker's spans to the log."
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -51,6 +51,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.bootstrap(label: "spectask.worker")
+        try WorkerTracing.bootstrap(ProcessInfo.processInfo.environment, logger: logger)
         let settings = try ServiceEnvironment.workerSettings(
             ProcessInfo.processInfo.environment,
             groupID: groupID,

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskWorker
 

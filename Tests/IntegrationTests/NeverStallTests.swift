@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Kafka
 import PostgresNIO
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

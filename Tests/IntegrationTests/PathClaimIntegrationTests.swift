@@ -1,4 +1,5 @@
 import Foundation
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

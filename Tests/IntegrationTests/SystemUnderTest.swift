@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskWorker
 import Synchronization
@@ -148,9 +149,14 @@ final class SystemUnderTest: Sendable {
         )
     }
 
-    func sendRaw(_ bytes: [UInt8], key: String?, topic: String? = nil) async throws {
+    func sendRaw(_ bytes: [UInt8], key: String?, topic: String? = nil, headers: [KafkaHeader] = []) async throws {
         try await producer.send(
-            KafkaProducerRecord(topic: topic ?? topics.commands, key: key.map { Array($0.utf8) }, value: bytes)
+            KafkaProducerRecord(
+                topic: topic ?? topics.commands,
+                key: key.map { Array($0.utf8) },
+                value: bytes,
+                headers: headers
+            )
         )
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import PostgresNIO
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

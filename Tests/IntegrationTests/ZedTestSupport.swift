@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker

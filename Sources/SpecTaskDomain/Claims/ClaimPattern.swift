@@ -132,8 +132,24 @@ public struct ClaimPatternError: Error, Sendable, Hashable, CustomStringConverti
     }
 
     public var description: String {
-        let shown = path.count > 80 ? String(path.prefix(80)) + "…" : path
-        return "the claimed path \(MessageText.quoted(shown)) \(problem)"
+        "the claimed path \(Self.quoted(path)) \(problem)"
+    }
+
+    /// `'path'`: at most 80 characters (then "…"), control characters written as `\u{…}`; the path may be hostile.
+    private static func quoted(_ path: String) -> String {
+        var result = "'"
+        for (offset, scalar) in path.unicodeScalars.enumerated() {
+            guard offset < 80 else {
+                result += "…"
+                break
+            }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "'"
     }
 }
 

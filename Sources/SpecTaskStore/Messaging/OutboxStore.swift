@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import SpecTaskContract
 import SpecTaskDomain
 
 /// One message waiting to be published.

@@ -1,4 +1,5 @@
 import Foundation
+import SpecTaskContract
 import SpecTaskDomain
 
 /// How entities are written to and read from the `doc` columns: JSON with ISO 8601 dates (fractional seconds),

@@ -66,7 +66,7 @@ public enum AdminServer {
         )
     }
 
-    static func json(_ status: HTTPResponse.Status, _ body: [String: String]) -> Response {
+    public static func json(_ status: HTTPResponse.Status, _ body: [String: String]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return Response(
             status: status,

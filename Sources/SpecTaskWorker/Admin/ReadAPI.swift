@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import PostgresNIO
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 
@@ -46,6 +47,7 @@ public enum ReadAPI {
         let repository = SpecTaskRepository(logger: logger)
         let coordinationLog = CoordinationLogStore(logger: logger)
         let api = router.group("api/v1")
+        registerList(on: api, postgres: postgres, logger: logger)
 
         @Sendable func task(_ context: BasicRequestContext) async throws -> SpecTaskState {
             let id = try validID(context.parameters.get("taskId"), "spec task id")
@@ -118,7 +120,7 @@ public enum ReadAPI {
     }
 
     /// Ids are what command subjects may be (`CommandDecoder.subjectProblem`).
-    static func validID(_ value: String?, _ what: String) throws -> String {
+    public static func validID(_ value: String?, _ what: String) throws -> String {
         let value = value ?? ""
         if let problem = CommandDecoder.subjectProblem(value) {
             throw HTTPError(.badRequest, message: "'\(value)' is not a valid \(what): \(problem)")
@@ -150,7 +152,7 @@ public enum ReadAPI {
         return encoder
     }()
 
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json"],
@@ -160,10 +162,12 @@ public enum ReadAPI {
 }
 
 /// Errors answer with a JSON body, like every other response.
-struct JSONErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+public struct JSONErrorMiddleware: RouterMiddleware {
+    public typealias Context = BasicRequestContext
 
-    func handle(
+    public init() {}
+
+    public func handle(
         _ request: Request,
         context: Context,
         next: (Request, Context) async throws -> Response

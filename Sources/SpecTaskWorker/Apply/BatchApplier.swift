@@ -2,8 +2,10 @@ import Foundation
 import Kafka
 import Logging
 import PostgresNIO
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
+import Tracing
 
 /// Applies one poll batch in one PostgreSQL transaction: fencing check and offsets, inbox, task row locks,
 /// the decision function for every command, the changed state, and the outbox rows that announce it.
@@ -80,8 +82,11 @@ public struct BatchApplier: Sendable {
     let runnerTokens: RunnerTokens
     let decisionContext: DecisionContext
     let clock: @Sendable () -> Date
+    /// `nil` without a tracer: then no span is started (see ``OutputTracing``).
+    let tracer: (any Tracer)?
     let logger: Logger
 
+    /// - Parameter tracer: Reports the batch's spans; the bootstrapped one by default, `nil` for none.
     public init(
         client: PostgresClient,
         topics: WorkerTopics,
@@ -89,6 +94,7 @@ public struct BatchApplier: Sendable {
         runnerTokens: RunnerTokens,
         planning: PlanningDefaults = PlanningDefaults(),
         clock: @escaping @Sendable () -> Date = Date.init,
+        tracer: (any Tracer)? = WorkerTracing.bootstrappedTracer,
         logger: Logger
     ) {
         self.client = client
@@ -101,6 +107,7 @@ public struct BatchApplier: Sendable {
         self.runnerTokens = runnerTokens
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) }, planning: planning)
         self.clock = clock
+        self.tracer = tracer
         self.logger = logger
     }
 
@@ -135,26 +142,49 @@ public struct BatchApplier: Sendable {
         generations: [KafkaTopicPartition: Int64]
     ) async throws -> Report {
         let started = ContinuousClock.now
-        var report = try await applyInTransaction(messages, generations: generations)
-        report.stageDurations[.transaction] = ContinuousClock.now - started
-        return report
-    }
-
-    private func applyInTransaction(
-        _ messages: [KafkaConsumerMessage],
-        generations: [KafkaTopicPartition: Int64]
-    ) async throws -> Report {
         let now = clock()
         // Decoding is pure and the most expensive step per message: done before the transaction, so the database
         // connection and the locks are held only for the database's part of the work.
-        let decodingStarted = ContinuousClock.now
-        let decoded = messages.map { message in Input(message: message, decoded: decode(message, now: now)) }
-        let decoding = ContinuousClock.now - decodingStarted
+        let decoded = messages.map { message in Input(message: message, decoding: decode(message, now: now)) }
+        let decoding = ContinuousClock.now - started
+        let span = tracer.map { batchSpan(decoded, tracer: $0) }
+        do {
+            var (report, spans) =
+                if let span, let tracer {
+                    try await ServiceContext.withValue(.withTraceContext(of: span, tracer: tracer)) {
+                        try await applyInTransaction(decoded, generations: generations, now: now, span: span)
+                    }
+                } else {
+                    try await applyInTransaction(decoded, generations: generations, now: now, span: nil)
+                }
+            report.stageDurations[.decode] = decoding
+            report.stageDurations[.transaction] = ContinuousClock.now - started
+            for child in spans { child.end() }
+            span.map { Self.end($0, report: report) }
+            logTraced(decoded)
+            return report
+        } catch {
+            span.map { Self.end($0, error: error) }
+            throw error
+        }
+    }
+
+    /// - Returns: The report, and the spans started for traced inputs and their outputs, to end now that it committed.
+    private func applyInTransaction(
+        _ decoded: [Input],
+        generations: [KafkaTopicPartition: Int64],
+        now: Date,
+        span: (any Span)?
+    ) async throws -> (Report, [any Span]) {
+        let messages = decoded.map(\.message)
         return try await client.transaction(logger: logger) { connection in
             var report = Report()
-            report.stageDurations[.decode] = decoding
             var stages = StageClock()
-            var batch = OutputBatch(topics: topics, time: now)
+            var batch = OutputBatch(
+                topics: topics,
+                time: now,
+                tracing: OutputTracing(tracer: tracer, batchContext: span?.context)
+            )
 
             // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
             let partitions = Set(messages.map(\.topicPartition)).sorted()
@@ -231,7 +261,12 @@ public struct BatchApplier: Sendable {
                 var handled: Set<String> = []
                 for input in inputs where !input.coalesced {
                     let message = input.message
-                    batch.beginInput(message, epoch: epochs[message.topicPartition] ?? 0)
+                    batch.beginInput(
+                        message,
+                        epoch: epochs[message.topicPartition] ?? 0,
+                        trace: input.trace,
+                        type: input.type
+                    )
                     if let id = input.eventID {
                         if !claimed.contains(id) || handled.contains(id) {
                             report.count(message.topic, \.duplicates)
@@ -369,7 +404,7 @@ public struct BatchApplier: Sendable {
             }
             try await offsets.advance(advanced, on: connection)
             stages.lap(.outbox, into: &report)
-            return report
+            return (report, batch.tracing.spans)
         }
     }
 
@@ -381,11 +416,30 @@ public struct BatchApplier: Sendable {
         return type
     }
 
-    private struct Input {
+    struct Input {
         var message: KafkaConsumerMessage
         var decoded: Result<IncomingCommand, InputRejection>
+        /// The input's trace context, when it has a valid one: its outputs carry children of it.
+        var trace: TraceContext?
         /// A later heartbeat of the same instance in this batch supersedes this one.
         var coalesced = false
+
+        init(
+            message: KafkaConsumerMessage,
+            decoding: (result: Result<IncomingCommand, InputRejection>, trace: TraceContext?)
+        ) {
+            self.message = message
+            self.decoded = decoding.result
+            self.trace = decoding.trace
+        }
+
+        /// The CloudEvent type, when it could be read.
+        var type: String? {
+            switch decoded {
+            case .success(let command): command.command.type
+            case .failure(let rejection): rejection.type
+            }
+        }
 
         /// The idempotency key. Only well-formed inputs have one: a malformed message with an id is not that
         /// input, so the sender may fix it and send it again under the same id.
@@ -430,24 +484,29 @@ public struct BatchApplier: Sendable {
         return coalesced
     }
 
-    private func decode(_ message: KafkaConsumerMessage, now: Date) -> Result<IncomingCommand, InputRejection> {
+    private func decode(
+        _ message: KafkaConsumerMessage,
+        now: Date
+    ) -> (result: Result<IncomingCommand, InputRejection>, trace: TraceContext?) {
         switch message.topic {
         case topics.commands:
-            return CommandDecoder.decode(
+            return CommandDecoder.decodeTraced(
                 message.value,
                 headers: message.domainHeaders,
                 appliedAt: now,
                 family: .commands
             )
         case topics.zedEvents:
-            return CommandDecoder.decode(
+            let decoded = CommandDecoder.decodeTraced(
                 message.value,
                 headers: message.domainHeaders,
                 appliedAt: now,
                 family: .zedEvents
-            ).flatMap(authenticate)
+            )
+            return (decoded.result.flatMap(authenticate), decoded.trace)
         default:
-            return .failure(InputRejection(.unknownType, "messages on \(message.topic) are not applied by this worker"))
+            let rejection = InputRejection(.unknownType, "messages on \(message.topic) are not applied by this worker")
+            return (.failure(rejection), TraceContext.extract(headers: message.domainHeaders))
         }
     }
 

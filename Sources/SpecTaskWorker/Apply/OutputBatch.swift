@@ -1,31 +1,54 @@
 import Foundation
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
+import Tracing
 
 /// The outbox rows one batch produces, with per-task sequence numbers and ids derived from the input,
 /// so applying the same input to the same state yields the same messages.
+///
+/// The outputs of an input with a trace context carry a child of it (see ``OutputTracing``), in their `traceparent`
+/// and `tracestate` headers (stored with the row) and CloudEvent attributes.
 struct OutputBatch {
     let topics: WorkerTopics
     let time: Date
     private(set) var messages: [OutboxMessage] = []
+    private(set) var tracing: OutputTracing
+    /// The trace context the outputs of the input being handled are children of.
+    private var inputTrace: TraceContext?
+    /// Per spec task, the trace context of the last input with one that changed it: its progress snapshot's parent.
+    private var progressParents: [String: TraceContext] = [:]
 
     /// The outbox shards these messages go to, for the relay to publish at once.
     var shards: Set<Int32> { Set(messages.map(\.shard)) }
     private var ordinal = 0
 
-    init(topics: WorkerTopics, time: Date) {
+    init(topics: WorkerTopics, time: Date, tracing: OutputTracing = OutputTracing(tracer: nil, batchContext: nil)) {
         self.topics = topics
         self.time = time
+        self.tracing = tracing
     }
 
     /// Where the input being handled came from: output ids are derived from it, so they are unique (one input
     /// message, one position) and the same when the input is applied again after a crash.
     private var inputPosition = "batch"
 
-    /// - Parameter epoch: How many times the partition's position was reset (see ``inputPosition(of:epoch:)``).
-    mutating func beginInput(_ message: KafkaConsumerMessage, epoch: Int32) {
+    /// - Parameters:
+    ///   - epoch: How many times the partition's position was reset (see ``inputPosition(of:epoch:)``).
+    ///   - trace: The input's trace context, when it has a valid one.
+    ///   - type: The input's CloudEvent type, when it could be read.
+    mutating func beginInput(_ message: KafkaConsumerMessage, epoch: Int32, trace: TraceContext?, type: String?) {
         beginInput(position: Self.inputPosition(of: message, epoch: epoch))
+        inputTrace = tracing.input(
+            trace,
+            type: type ?? "unreadable input",
+            attributes: [
+                "messaging.destination.name": .string(message.topic),
+                "messaging.kafka.destination.partition": .int32(message.partition),
+                "messaging.kafka.message.offset": .int64(message.offset),
+            ]
+        )
     }
 
     /// `topic.partition.offset`, and `@epoch` after the partition's position was reset (`spectask offsets reset`,
@@ -38,6 +61,7 @@ struct OutputBatch {
     mutating func beginInput(position: String) {
         inputPosition = position
         ordinal = 0
+        inputTrace = nil
     }
 
     /// Adds what a decision wants published, in order.
@@ -50,6 +74,7 @@ struct OutputBatch {
         correlationID: String
     ) -> [CoordinationEntry] {
         var coordination: [CoordinationEntry] = []
+        if let inputTrace { progressParents[task] = inputTrace }
         for emission in emissions {
             switch emission {
             case .status(let event): status(event, task: task, stored: &stored, correlationID: correlationID)
@@ -76,20 +101,22 @@ struct OutputBatch {
             sequence = 0
         }
         let eventID = nextEventID()
+        let trace = tracing.output(of: inputTrace, eventID: eventID, type: event.type)
         let payload = EventEncoder.status(
             event,
             specTaskID: task,
             sequence: sequence,
             eventID: eventID,
             time: time,
-            correlationID: correlationID
+            correlationID: correlationID,
+            trace: trace
         )
         messages.append(
             OutboxMessage(
                 topic: topics.status,
                 key: task,
                 payload: payload,
-                headers: Self.headers(id: eventID, type: event.type, subject: task)
+                headers: Self.headers(id: eventID, type: event.type, subject: task, trace: trace)
             )
         )
     }
@@ -102,12 +129,14 @@ struct OutputBatch {
 
     mutating func zed(_ command: ZedCommand, task: String, correlationID: String) {
         let eventID = nextEventID()
+        let trace = tracing.output(of: inputTrace, eventID: eventID, type: command.type)
         let payload = EventEncoder.zedCommand(
             command,
             specTaskID: task,
             eventID: eventID,
             time: time,
-            correlationID: correlationID
+            correlationID: correlationID,
+            trace: trace
         )
         messages.append(
             OutboxMessage(
@@ -115,7 +144,7 @@ struct OutputBatch {
                 key: command.instanceID,
                 payload: payload,
                 task: task,
-                headers: Self.headers(id: eventID, type: command.type, subject: task)
+                headers: Self.headers(id: eventID, type: command.type, subject: task, trace: trace)
             )
         )
     }
@@ -130,13 +159,29 @@ struct OutputBatch {
             threadProgress: state.threadProgress
         )
         let eventID = "\(inputPosition).progress.\(state.task.id)"
-        let payload = EventEncoder.progress(snapshot, sequence: stored.nextSequence - 1, eventID: eventID, time: time)
+        let trace = tracing.output(
+            of: progressParents[state.task.id],
+            eventID: eventID,
+            type: EventEncoder.progressType
+        )
+        let payload = EventEncoder.progress(
+            snapshot,
+            sequence: stored.nextSequence - 1,
+            eventID: eventID,
+            time: time,
+            trace: trace
+        )
         messages.append(
             OutboxMessage(
                 topic: topics.progress,
                 key: state.task.id,
                 payload: payload,
-                headers: Self.headers(id: eventID, type: EventEncoder.progressType, subject: state.task.id)
+                headers: Self.headers(
+                    id: eventID,
+                    type: EventEncoder.progressType,
+                    subject: state.task.id,
+                    trace: trace
+                )
             )
         )
     }
@@ -166,20 +211,26 @@ struct OutputBatch {
             specTaskID: specTaskID
         )
         let eventID = "\(Self.inputPosition(of: message, epoch: epoch)).rejected"
-        let payload = EventEncoder.rejected(record, eventID: eventID, time: time)
+        let trace = tracing.output(of: inputTrace, eventID: eventID, type: EventEncoder.rejectedType)
+        let payload = EventEncoder.rejected(record, eventID: eventID, time: time, trace: trace)
         messages.append(
             OutboxMessage(
                 topic: topics.rejected,
                 key: record.specTaskID,
                 payload: payload,
-                headers: Self.headers(id: eventID, type: EventEncoder.rejectedType, subject: record.specTaskID)
+                headers: Self.headers(
+                    id: eventID,
+                    type: EventEncoder.rejectedType,
+                    subject: record.specTaskID,
+                    trace: trace
+                )
             )
         )
     }
 
     /// The CloudEvents Kafka binding's headers of an output: written with the row, so the relay publishes them
     /// without parsing the payload.
-    private static func headers(id: String, type: String, subject: String?) -> [MessageHeader] {
-        KafkaBinding.structuredHeaders(id: id, source: EventEncoder.source, type: type, subject: subject)
+    private static func headers(id: String, type: String, subject: String?, trace: TraceContext?) -> [MessageHeader] {
+        KafkaBinding.structuredHeaders(id: id, source: EventEncoder.source, type: type, subject: subject, trace: trace)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SpecTaskContract
 import SpecTaskDomain
 
 /// A YAML document as an ordered tree, written as block-style YAML 1.2 text.

@@ -2,8 +2,10 @@ import Kafka
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
+import Tracing
 
 /// Publishes the outbox: reads committed rows in order, sends them, deletes them once the broker acknowledged.
 ///
@@ -27,8 +29,11 @@ public struct OutboxRelay: Service {
     /// A pass that takes longer is abandoned (the database or the broker hangs), so shutdown is never held up.
     let callTimeout: Duration
     let metrics: WorkerMetrics
+    /// `nil` without a tracer: then no span is started.
+    let tracer: (any Tracer)?
     let logger: Logger
 
+    /// - Parameter tracer: Reports a span per relay pass; the bootstrapped one by default, `nil` for none.
     public init(
         client: PostgresClient,
         producer: KafkaProducer,
@@ -37,6 +42,7 @@ public struct OutboxRelay: Service {
         sweepInterval: Duration = .milliseconds(250),
         callTimeout: Duration = .seconds(30),
         metrics: WorkerMetrics = WorkerMetrics(),
+        tracer: (any Tracer)? = WorkerTracing.bootstrappedTracer,
         logger: Logger
     ) {
         self.client = client
@@ -47,6 +53,7 @@ public struct OutboxRelay: Service {
         self.sweepInterval = sweepInterval
         self.callTimeout = callTimeout
         self.metrics = metrics
+        self.tracer = tracer
         self.logger = logger
     }
 
@@ -124,9 +131,12 @@ public struct OutboxRelay: Service {
     /// One pass: publishes up to `batchSize` messages of those of `shards` no other relay holds.
     public func publishOnce(_ shards: Set<Int32>) async throws -> OutboxRelayPass {
         let metrics = self.metrics
+        let tracer = self.tracer
         let pass = try await outbox.relay(shards: shards, limit: batchSize, client: client) { messages in
             let started = ContinuousClock.now
             defer { metrics.record(.relayPublish, .now - started) }
+            let span = tracer.map { Self.publishSpan(messages, tracer: $0) }
+            defer { span?.end() }
             let results = await producer.sendEach(
                 messages.map { message in
                     // A row written without headers (older build, or moved back from dead_letters) gets them from
@@ -140,7 +150,7 @@ public struct OutboxRelay: Service {
                     )
                 }
             )
-            return results.map { result in
+            let deliveries = results.map { result -> OutboxDelivery in
                 switch result {
                 case .success: return .delivered
                 case .failure(let error) where error.isPermanentForRecord:
@@ -149,6 +159,11 @@ public struct OutboxRelay: Service {
                     return .failed(reason: error.message)
                 }
             }
+            if let span {
+                span.attributes["spectask.delivered"] = deliveries.count(where: { $0 == .delivered })
+                if deliveries.contains(where: { $0 != .delivered }) { span.setStatus(SpanStatus(code: .error)) }
+            }
+            return deliveries
         }
         metrics.recordPublished(pass.delivered)
         for letter in pass.deadLettered {
@@ -167,6 +182,21 @@ public struct OutboxRelay: Service {
             )
         }
         return pass
+    }
+}
+
+extension OutboxRelay {
+    /// A span `spectask.publish` for one relay pass, linked to the trace context of every message that has one (the
+    /// context each output carries, a child of its input's).
+    fileprivate static func publishSpan(_ messages: [OutboxMessage], tracer: any Tracer) -> any Span {
+        let span = tracer.startSpan("spectask.publish", context: .topLevel, ofKind: .producer)
+        span.attributes["messaging.system"] = "kafka"
+        span.attributes["messaging.batch.message_count"] = messages.count
+        for message in messages {
+            guard let trace = message.headers.flatMap(TraceContext.extract(headers:)) else { continue }
+            span.addLink(SpanLink(context: trace.serviceContext(using: tracer), attributes: [:]))
+        }
+        return span
     }
 }
 

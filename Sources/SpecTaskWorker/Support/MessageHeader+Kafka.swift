@@ -1,4 +1,5 @@
 import Kafka
+import SpecTaskContract
 import SpecTaskDomain
 
 // The domain reads and writes headers as `MessageHeader` (it depends on no Kafka module); these convert at the edge.
