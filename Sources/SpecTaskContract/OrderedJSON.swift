@@ -56,6 +56,11 @@ public indirect enum OrderedJSON: Sendable, Hashable {
 
     /// A JSON string with the escapes Python's `json.dumps` uses (non-ASCII characters as they are).
     public static func quoted(_ text: String) -> String {
+        // Most texts (ids, types, times) need no escape: written whole, not a scalar at a time (the outbox writes
+        // several per output).
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
         var quoted = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -29,7 +29,10 @@ struct CloudEventsInteropTests {
         #expect(status == 0, "the CloudEvents Python SDK interop checks failed:\n\(output)")
         #expect(output.contains("every check passed"), "\(output)")
 
-        // The same records as this process read them: every one carries the binding's headers.
+        // The same records as this process read them (its listeners may trail the script's consumer under load, so
+        // the records the script read are waited for): every one carries the binding's headers.
+        _ = try await system.rejected.wait(timeout: .seconds(60), "a rejected record") { _ in true }
+        _ = try await system.zedCommands.wait(timeout: .seconds(60), "a Zed command") { _ in true }
         for listener in [system.status, system.progress, system.zedCommands, system.rejected] {
             for message in listener.messages {
                 let headers = Dictionary(
