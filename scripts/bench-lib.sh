@@ -1,6 +1,10 @@
 # Shared by the benchmark campaigns (scripts/bench-matrix, scripts/bench-growth): release workers on a fresh
 # local broker, each configuration on its own topic prefix and consumer group. Sourced after lib.sh, with
 # BENCH_LOG naming the log file in .local/logs.
+# Whether the broker is the local one, which start_workers restarts for every configuration: Tansu keeps every topic
+# in memory and slows down as it fills (after a few matrices it answered produce and fetch in hundreds of ms).
+local_kafka=""
+if using_local_kafka; then local_kafka=1; fi
 export_service_env
 bin="${SPECTASK_BIN:-$(SPECTASK_CONFIGURATION=release spectask_bin)}"
 [ -x "$bin" ] || die "no release build at $bin; run scripts/up (or set SPECTASK_BIN)"
@@ -27,7 +31,10 @@ trap stop_workers EXIT
 # start_workers N: N workers on a fresh topic prefix and group; sets PREFIX and METRICS.
 start_workers() {
   local count="$1" run
-  "$REPO_ROOT/scripts/services" fresh-broker >/dev/null
+  if [ -n "$local_kafka" ]; then
+    # Without the address exported, services treats the broker as its own and restarts it.
+    env -u KAFKA_BOOTSTRAP_SERVERS "$REPO_ROOT/scripts/services" fresh-broker >/dev/null
+  fi
   run="matrix-$(date +%s)-$count"
   PREFIX="$run."
   METRICS=""

@@ -172,6 +172,19 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// Sends the offsets to the group coordinator without waiting for its answer, which is dropped: for a caller
+    /// whose offsets live elsewhere (the worker keeps them in PostgreSQL), a lost commit only means that some messages
+    /// are read again and skipped.
+    public func commitWithoutWaiting(_ offsets: [KafkaTopicPartitionOffset]) throws {
+        guard !offsets.isEmpty else { return }
+        try TopicPartitionList.with(offsets) { list in
+            let code = rd_kafka_commit(client.handle, list, 1)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw KafkaError.librdkafka(code, "committing offsets \(offsets)")
+            }
+        }
+    }
+
     /// Commits everything up to and including these messages, per partition.
     public func commit(_ messages: [KafkaConsumerMessage]) async throws {
         var next: [KafkaTopicPartition: Int64] = [:]

@@ -93,7 +93,21 @@ public struct IngestService: Service {
             sweepScope.set(state.retryAt == nil ? caughtUpZedPartitions(state, lag: lag) : [])
         }
         sweepScope.set([])
+        await commitPositions(state)
         logger.info("ingest stopped")
+    }
+
+    /// Commits the position of every partition this worker still owns and waits for the answer, so the next owner
+    /// starts where this one stopped (the commits during the run are not awaited).
+    private func commitPositions(_ state: State) async {
+        let positions = state.generations.keys.compactMap { partition in
+            state.appliedUpTo[partition].map { KafkaTopicPartitionOffset(partition, offset: $0) }
+        }
+        do {
+            try await consumer.commit(positions.sorted { $0.topicPartition < $1.topicPartition })
+        } catch {
+            logger.warning("committing offsets to Kafka at shutdown failed: \(error)")
+        }
     }
 
     /// A span `kafka.poll` for a poll that returned messages (the many empty polls of an idle worker make none).
@@ -227,14 +241,16 @@ public struct IngestService: Service {
             )
             succeeded(&state)
             if state.pending.isEmpty && state.unclaimed.isEmpty { resumeAll(&state) }
+            // PostgreSQL holds the truth; the Kafka commit only tells the group where a new owner starts reading, so
+            // the next batch does not wait for its answer (a lost one means some messages are read again and
+            // skipped). The last positions are committed and awaited at shutdown.
             do {
                 let started = ContinuousClock.now
-                try await consumer.commit(
+                try consumer.commitWithoutWaiting(
                     report.nextOffsets.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) }
                 )
                 metrics.record(.kafkaCommit, .now - started)
             } catch {
-                // PostgreSQL holds the truth; a failed Kafka commit only means some messages are read again and skipped.
                 logger.warning("committing offsets to Kafka failed: \(error)")
             }
         } catch let fenced as ConsumerOffsetStore.Fenced {

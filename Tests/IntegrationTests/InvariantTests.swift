@@ -1289,6 +1289,19 @@ struct StoreFixture: Sendable {
         return rows
     }
 
+    /// Returns once `waiters` transactions wait for a lock in this database (30 s at most).
+    func waitForLockWaiters(_ waiters: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await count(
+            "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ) < waiters {
+            guard ContinuousClock.now < deadline else {
+                throw TimedOut(what: "waiting for \(waiters) transactions to wait on a lock")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Runs `body` while another transaction holds the row lock of `task`, releasing it once `waiters`
     /// transactions wait for a lock in this database.
     func whileHoldingRowLock<T: Sendable>(
@@ -1310,16 +1323,8 @@ struct StoreFixture: Sendable {
         }
         for await _ in locked { break }
         let work = Task { try await body() }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await count(
-            "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ) < waiters {
-            guard ContinuousClock.now < deadline else {
-                releaseContinuation.finish()
-                throw TimedOut(what: "waiting for \(waiters) transactions to wait on the row lock")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        defer { releaseContinuation.finish() }
+        try await waitForLockWaiters(waiters)
         releaseContinuation.finish()
         try await holder.value
         return try await work.value

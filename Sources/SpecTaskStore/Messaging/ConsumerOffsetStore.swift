@@ -32,7 +32,7 @@ public struct ConsumerOffsetStore: Sendable {
     }
 
     let logger: Logger
-    let group: String
+    public let group: String
 
     public init(group: String, logger: Logger) {
         self.group = group
@@ -142,15 +142,28 @@ public struct ConsumerOffsetStore: Sendable {
         _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
         on connection: PostgresConnection
     ) async throws {
+        var statement = WriteStatement()
+        Self.addAdvance(offsets, group: group, to: &statement)
+        try await statement.run(on: connection, logger: logger)
+    }
+
+    /// Adds the update of `advance` for `group` to `statement` (nothing when there are no offsets).
+    static func addAdvance(
+        _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
+        group: String,
+        to statement: inout WriteStatement
+    ) {
         guard !offsets.isEmpty else { return }
-        try await connection.query(
+        let consumerGroup = statement.bind(group)
+        let topics = statement.bind(offsets.map(\.topic))
+        let partitions = statement.bind(offsets.map(\.partition))
+        let nextOffsets = statement.bind(offsets.map(\.nextOffset))
+        statement.add(
             """
             UPDATE consumer_offsets o SET next_offset = GREATEST(o.next_offset, p.next), updated_at = now()
-            FROM unnest(\(offsets.map(\.topic))::text[], \(offsets.map(\.partition))::int[], \(offsets.map(\.nextOffset))::bigint[])
-                AS p(topic, partition, next)
-            WHERE o.consumer_group = \(group) AND o.topic = p.topic AND o.partition = p.partition
-            """,
-            logger: logger
+            FROM unnest(\(topics)::text[], \(partitions)::int[], \(nextOffsets)::bigint[]) AS p(topic, partition, next)
+            WHERE o.consumer_group = \(consumerGroup) AND o.topic = p.topic AND o.partition = p.partition
+            """
         )
     }
 }

@@ -153,23 +153,30 @@ public struct OutboxStore: Sendable {
 
     /// Appends messages in the caller's transaction; they are published in this order.
     public func append(_ messages: [OutboxMessage], on connection: PostgresConnection) async throws {
+        var statement = WriteStatement()
+        try Self.addAppend(messages, to: &statement)
+        try await statement.run(on: connection, logger: logger)
+    }
+
+    /// Adds the insert of `append` to `statement` (nothing when there are no messages).
+    static func addAppend(_ messages: [OutboxMessage], to statement: inout WriteStatement) throws {
         guard !messages.isEmpty else { return }
-        let topics = messages.map(\.topic)
-        let keys = messages.map { $0.key ?? "" }
-        let hasKey = messages.map { $0.key != nil }
-        let payloads = messages.map { ByteBuffer(bytes: $0.payload) }
-        let shards = messages.map(\.shard)
-        let headers = try messages.map { message in try message.headers.map(OutboxHeaders.encode) ?? "null" }
-        try await connection.query(
+        let topics = statement.bind(messages.map(\.topic))
+        let keys = statement.bind(messages.map { $0.key ?? "" })
+        let hasKey = statement.bind(messages.map { $0.key != nil })
+        let payloads = statement.bind(messages.map { ByteBuffer(bytes: $0.payload) })
+        let shards = statement.bind(messages.map(\.shard))
+        let headers = statement.bind(
+            try messages.map { message in try message.headers.map(OutboxHeaders.encode) ?? "null" }
+        )
+        statement.add(
             """
             INSERT INTO outbox (topic, message_key, payload, shard, headers)
             SELECT t, CASE WHEN h THEN k END, p, s, NULLIF(hs::jsonb, 'null'::jsonb)
-            FROM unnest(
-                \(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[], \(shards)::int[],
-                \(headers)::text[]
-            ) WITH ORDINALITY AS m(t, k, h, p, s, hs, n) ORDER BY n
-            """,
-            logger: logger
+            FROM unnest(\(topics)::text[], \(keys)::text[], \(hasKey)::bool[], \(payloads)::bytea[], \(shards)::int[],
+                \(headers)::text[]) WITH ORDINALITY AS m(t, k, h, p, s, hs, n)
+            ORDER BY n
+            """
         )
     }
 

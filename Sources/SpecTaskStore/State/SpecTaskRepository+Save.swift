@@ -13,12 +13,18 @@ extension SpecTaskRepository {
         _ changes: [(stored: StoredSpecTask, previous: StoredSpecTask?)],
         on connection: PostgresConnection
     ) async throws {
+        var statement = WriteStatement()
+        try Self.addSave(changes, to: &statement)
+        try await statement.run(on: connection, logger: logger)
+    }
+
+    /// Adds the writes of `save` to `statement`: a part per table with changed rows, each fed its own JSON array.
+    static func addSave(
+        _ changes: [(stored: StoredSpecTask, previous: StoredSpecTask?)],
+        to statement: inout WriteStatement
+    ) throws {
         var rows = ChangedRows()
         for change in changes { rows.collect(change.stored, previous: change.previous) }
-        // One statement for every table (data-modifying CTEs, each fed its own JSON array): a round trip per table
-        // was most of a small batch's write time. Foreign keys are checked at the end of the statement, when the
-        // parent rows it inserts exist.
-        var statement = StatementParts()
         try statement.add(
             rows.specTasks,
             """
@@ -101,8 +107,6 @@ extension SpecTaskRepository {
             WHERE c.spec_task_id = r.spec_task_id AND c.key = r.key
             """
         )
-        guard let query = statement.query else { return }
-        try await connection.query(query, logger: logger)
     }
 
     /// Writes what changed between `previous` (nil for a new task) and `stored`.
@@ -112,26 +116,6 @@ extension SpecTaskRepository {
         on connection: PostgresConnection
     ) async throws {
         try await save([(stored, previous)], on: connection)
-    }
-}
-
-/// A statement of data-modifying CTEs, one per table with rows to write, each bound to its rows as one JSON array.
-private struct StatementParts {
-    private var parts: [String] = []
-    private var bindings = PostgresBindings()
-
-    /// Adds `sql` (which reads its rows from `$N::jsonb`) unless `rows` is empty.
-    mutating func add<Row: Encodable>(_ rows: [Row], _ sql: String) throws {
-        guard !rows.isEmpty else { return }
-        bindings.append(try DocumentCoding.encode(rows))
-        let number = parts.count + 1
-        parts.append("w\(number) AS (\(sql.replacingOccurrences(of: "$N", with: "$\(number)")))")
-    }
-
-    /// The whole statement, or nil when nothing changed.
-    var query: PostgresQuery? {
-        guard !parts.isEmpty else { return nil }
-        return PostgresQuery(unsafeSQL: "WITH " + parts.joined(separator: ",\n") + "\nSELECT 1", binds: bindings)
     }
 }
 

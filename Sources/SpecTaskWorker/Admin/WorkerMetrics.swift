@@ -32,13 +32,11 @@ public final class WorkerMetrics: Sendable {
         case load
         /// The decision function, every message of the batch.
         case decide
-        /// Writing the changed states.
-        case save
-        /// Writing the outbox, coordination log and offsets.
-        case outbox
+        /// Writing the changed states, coordination log, outbox and offsets (one statement).
+        case persist
         /// The whole batch transaction, from taking a connection to the end of the commit.
         case transaction
-        /// Committing the offsets to Kafka after the transaction.
+        /// Handing the offsets to librdkafka after the transaction (committed in the background).
         case kafkaCommit = "kafka_commit"
         /// From a batch's commit until the relay starts publishing what it wrote.
         case relayWait = "relay_wait"

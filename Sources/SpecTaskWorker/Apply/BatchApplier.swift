@@ -77,8 +77,6 @@ public struct BatchApplier: Sendable {
     let offsets: ConsumerOffsetStore
     let repository: SpecTaskRepository
     let inbox: InboxStore
-    let outbox: OutboxStore
-    let coordinationLog: CoordinationLogStore
     let runnerTokens: RunnerTokens
     let decisionContext: DecisionContext
     let clock: @Sendable () -> Date
@@ -102,8 +100,6 @@ public struct BatchApplier: Sendable {
         self.offsets = ConsumerOffsetStore(group: group, logger: logger)
         self.repository = SpecTaskRepository(logger: logger)
         self.inbox = InboxStore(logger: logger)
-        self.outbox = OutboxStore(logger: logger)
-        self.coordinationLog = CoordinationLogStore(logger: logger)
         self.runnerTokens = runnerTokens
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) }, planning: planning)
         self.clock = clock
@@ -239,6 +235,8 @@ public struct BatchApplier: Sendable {
                     return nil
                 }
             ).sorted()
+            // A statement of its own: the next one's snapshot is taken once these locks are held, so it sees what
+            // the transactions that held them before committed (a task created meanwhile, say).
             try await repository.lockSubjects(subjects, on: connection)
             stages.lap(.locks, into: &report)
             let original = try await repository.lockAndLoad(subjects, on: connection)
@@ -372,15 +370,26 @@ public struct BatchApplier: Sendable {
 
             stages.lap(.decide, into: &report)
 
-            // 5. Persist: changed states, a progress snapshot per changed task, outbox, inbox, offsets.
-            try await repository.save(
-                current.keys.sorted().filter { current[$0] != original[$0] }.map { (current[$0]!, original[$0]) },
-                on: connection
-            )
-            stages.lap(.save, into: &report)
+            // 5. Persist: changed states, a progress snapshot per changed task, coordination log, outbox and offsets
+            //    in one statement; then, rarely, the Zed instances' events partitions.
             for id in report.changedTasks.sorted() {
                 if let stored = current[id] { batch.progress(stored) }
             }
+            var write = BatchWrite()
+            write.changes = current.keys.sorted().filter { current[$0] != original[$0] }.map {
+                (current[$0]!, original[$0])
+            }
+            write.coordination = coordination
+            write.outbox = batch.messages
+            for partition in partitions {
+                let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
+                write.offsets.append((partition.topic, partition.partition, last + 1))
+                report.nextOffsets[partition] = last + 1
+            }
+            write.consumerGroup = offsets.group
+            try await write.write(on: connection, logger: logger)
+            report.outboxShards = batch.shards
+            // These update instance rows the write above may have inserted, so they come after it.
             try await repository.recordEventsPartitions(
                 zedEventPartitions,
                 topic: topics.zedEvents,
@@ -393,17 +402,7 @@ public struct BatchApplier: Sendable {
                 topic: topics.zedEvents,
                 on: connection
             )
-            try await coordinationLog.append(coordination, on: connection)
-            try await outbox.append(batch.messages, on: connection)
-            report.outboxShards = batch.shards
-            var advanced: [(topic: String, partition: Int32, nextOffset: Int64)] = []
-            for partition in partitions {
-                let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
-                advanced.append((partition.topic, partition.partition, last + 1))
-                report.nextOffsets[partition] = last + 1
-            }
-            try await offsets.advance(advanced, on: connection)
-            stages.lap(.outbox, into: &report)
+            stages.lap(.persist, into: &report)
             return (report, batch.tracing.spans)
         }
     }

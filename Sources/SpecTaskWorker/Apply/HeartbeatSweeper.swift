@@ -19,8 +19,6 @@ public struct HeartbeatSweeper: Service {
     let topics: WorkerTopics
     let settings: WorkerSettings
     let repository: SpecTaskRepository
-    let outbox: OutboxStore
-    let coordinationLog: CoordinationLogStore
     let doorbell: RelayDoorbell
     let decisionContext: DecisionContext
     let metrics: WorkerMetrics
@@ -44,8 +42,6 @@ public struct HeartbeatSweeper: Service {
         self.topics = settings.topics
         self.settings = settings
         self.repository = SpecTaskRepository(logger: logger)
-        self.outbox = OutboxStore(logger: logger)
-        self.coordinationLog = CoordinationLogStore(logger: logger)
         self.doorbell = doorbell
         self.decisionContext = DecisionContext(
             runnerToken: { runnerTokens.token(for: $0) },
@@ -150,10 +146,12 @@ public struct HeartbeatSweeper: Service {
             var current: StoredSpecTask? = stored
             current!.state = state
             let coordination = batch.add(emissions, task: specTaskID, stored: &current, correlationID: due.id)
-            try await repository.save(current!, previous: stored, on: connection)
             batch.progress(current!)
-            try await coordinationLog.append(coordination, on: connection)
-            try await outbox.append(batch.messages, on: connection)
+            var write = BatchWrite()
+            write.changes = [(current!, stored)]
+            write.coordination = coordination
+            write.outbox = batch.messages
+            try await write.write(on: connection, logger: logger)
             logger.info(
                 instance.status == .pending ? "instance ready timeout" : "heartbeat timeout",
                 metadata: [
