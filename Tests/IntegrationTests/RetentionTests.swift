@@ -336,8 +336,13 @@ struct RetentionTests {
             let group = ServiceGroup(
                 configuration: .init(services: [.init(service: hourly)], logger: TestEnvironment.logger)
             )
+            try await Self.insert(.deadLetters, count: 3, ageSeconds: 400 * Self.day, tag: "hourly", client: client)
             let running = Task { try await group.run() }
-            try await Task.sleep(for: .milliseconds(300))
+            // Its first pass is done (what is measured below is the wait for the next one, not a pass under way).
+            try await Self.waitUntil("the first hourly pass") {
+                try await Self.count(.deadLetters, tag: "hourly", client: client) == 0
+            }
+            try await Task.sleep(for: .milliseconds(100))
             let shutdownStarted = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await running.value

@@ -286,19 +286,19 @@ public struct BatchApplier: Sendable {
                         )
                         // A malformed *command* (its id, subject and command type readable) still gets its outcome;
                         // anything else is not a command, and its record on spectask.rejected is the whole answer.
-                        if message.topic == topics.commands, let id = rejection.eventID,
-                            let subject = rejection.subject,
-                            let type = Self.commandType(of: rejection)
+                        if message.topic == topics.commands,
+                            let malformed = InputPolicy.outcomeOfMalformedCommand(
+                                id: rejection.eventID,
+                                specTaskID: rejection.subject,
+                                type: rejection.type,
+                                reason: rejection.message,
+                                code: rejection.code.rawValue
+                            )
                         {
                             batch.commandRejected(
-                                CommandOutcome(
-                                    commandID: id,
-                                    commandType: type,
-                                    reason: rejection.message,
-                                    code: rejection.code.rawValue
-                                ),
-                                task: subject,
-                                stored: &current[subject]
+                                malformed.outcome,
+                                task: malformed.specTaskID,
+                                stored: &current[malformed.specTaskID]
                             )
                         }
                     case .success(let command):
@@ -307,7 +307,7 @@ public struct BatchApplier: Sendable {
                         // coordination entries) can not clash with another runner's or a command's.
                         var decision = SpecTaskManager.decide(
                             current[subject]?.state,
-                            Self.scoped(command),
+                            InputPolicy.scoped(command),
                             context: decisionContext
                         )
                         if case .applied(let state, _) = decision,
@@ -327,10 +327,7 @@ public struct BatchApplier: Sendable {
                             var stored = current[subject] ?? StoredSpecTask(state: state)
                             stored.state = state
                             current[subject] = stored
-                            // A heartbeat that changed no status and no progress is not news for progress followers.
-                            if !command.command.isHeartbeat || !emissions.isEmpty
-                                || previous?.threadProgress != state.threadProgress
-                            {
+                            if InputPolicy.isNews(command, previous: previous, new: state, emissions: emissions) {
                                 report.changedTasks.insert(subject)
                             }
                             coordination += batch.add(
@@ -342,7 +339,7 @@ public struct BatchApplier: Sendable {
                         case .rejected(let rejection):
                             report.reject(message.topic, code: rejection.code.rawValue)
                             // Commands get an outcome on spectask.status; a runner's event only its rejected record.
-                            if !command.command.isZedEvent {
+                            if InputPolicy.getsOutcome(command) {
                                 batch.commandRejected(
                                     CommandOutcome(
                                         commandID: command.id,
@@ -407,14 +404,6 @@ public struct BatchApplier: Sendable {
         }
     }
 
-    /// The `type` attribute of a message that failed to decode, when it names a command type.
-    static func commandType(of rejection: InputRejection) -> String? {
-        guard let type = rejection.type, type.hasPrefix(SpecTaskCommand.typePrefix), type.count <= 200 else {
-            return nil
-        }
-        return type
-    }
-
     struct Input {
         var message: KafkaConsumerMessage
         var decoded: Result<IncomingCommand, InputRejection>
@@ -440,26 +429,12 @@ public struct BatchApplier: Sendable {
             }
         }
 
-        /// The idempotency key. Only well-formed inputs have one: a malformed message with an id is not that
-        /// input, so the sender may fix it and send it again under the same id.
-        ///
-        /// A Zed event's id is scoped to its instance, so no runner can take an id another sender will use.
-        /// Heartbeats have none: applying one twice changes nothing, and recording each would grow the inbox
-        /// by one row per instance every few seconds; the partition offsets still apply each one once.
+        /// The idempotency key (``InputPolicy/idempotencyKey(of:)``). Only well-formed inputs have one: a malformed
+        /// message with an id is not that input, so the sender may fix it and send it again under the same id.
         var eventID: String? {
             guard case .success(let command) = decoded else { return nil }
-            if command.command.isHeartbeat { return nil }
-            return BatchApplier.scoped(command).id
+            return InputPolicy.idempotencyKey(of: command)
         }
-    }
-
-    /// A Zed event with its id scoped to its instance (`zed:<length of the instance id>:<instance id>:<id>`,
-    /// unambiguous; command ids may not start with `zed:`); a command as it is.
-    static func scoped(_ command: IncomingCommand) -> IncomingCommand {
-        guard case .zedEvent(let event) = command.command else { return command }
-        var scoped = command
-        scoped.id = "zed:\(event.instanceID.utf8.count):\(event.instanceID):\(command.id)"
-        return scoped
     }
 
     /// Marks every heartbeat followed by a later one of the same instance in the batch: only the last one of
@@ -470,10 +445,8 @@ public struct BatchApplier: Sendable {
         var latest: [String: Int] = [:]
         var coalesced = 0
         for position in inputs.indices {
-            guard case .success(let command) = inputs[position].decoded,
-                case .zedEvent(.heartbeat(let heartbeat)) = command.command
+            guard case .success(let command) = inputs[position].decoded, let key = InputPolicy.heartbeatKey(of: command)
             else { continue }
-            let key = "\(command.specTaskID)\u{0}\(heartbeat.instanceID)"
             if let earlier = latest[key] {
                 inputs[earlier].coalesced = true
                 coalesced += 1
@@ -571,14 +544,9 @@ struct ClaimedIDs {
         on connection: PostgresConnection
     ) async throws -> String? {
         let task = new.task.id
-        let oldSessions = Set(previous?.workSessions.map(\.id) ?? [])
-        let oldThreads = Set(previous?.zedThreads.map(\.id) ?? [])
-        let sessions = new.workSessions.map(\.id).filter { !oldSessions.contains($0) }
-        let threads = new.zedThreads.map(\.id).filter { !oldThreads.contains($0) }
-        let instances = [new.zedInstance?.id].compactMap { $0 }.filter { $0 != previous?.zedInstance?.id }
-        let keys =
-            sessions.map { "work_session:\($0)" } + threads.map { "zed_thread:\($0)" }
-            + instances.map { "zed_instance:\($0)" }
+        let claimed = InputPolicy.newIDs(previous: previous, new: new)
+        let (sessions, threads, instances) = (claimed.workSessions, claimed.zedThreads, claimed.zedInstances)
+        let keys = claimed.keys
         guard !keys.isEmpty else { return nil }
 
         var owners: [String: String] = [:]
@@ -598,11 +566,7 @@ struct ClaimedIDs {
         owners.merge(createdInBatch.filter { keys.contains($0.key) }) { stored, _ in stored }
         for key in keys {
             if let owner = owners[key], owner != task {
-                let (kind, id) = (
-                    key.prefix { $0 != ":" }.replacingOccurrences(of: "_", with: " "),
-                    key.drop { $0 != ":" }.dropFirst()
-                )
-                return "\(kind) id \(id) is already used by spec task \(owner); choose another id"
+                return InputPolicy.conflictReason(key: key, owner: owner)
             }
         }
         for key in keys { createdInBatch[key] = task }
