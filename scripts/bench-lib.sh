@@ -16,7 +16,8 @@ pids=()
 stop_workers() {
   # What the workers committed is published before they stop (up to 30 s).
   for _ in $(seq 1 150); do
-    [ "$(psql -tA "$POSTGRES_URL" -c "SELECT count(*) FROM outbox" 2>/dev/null)" = 0 ] && break
+    rows="$("$bin" outbox status --json 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["rows"])' || true)"
+    [ "$rows" = 0 ] && break
     sleep 0.2
   done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
