@@ -124,6 +124,11 @@ struct WorkerProcessTests {
         // The stage histograms exist from the start, in seconds.
         #expect(metrics.contains("# TYPE spectask_stage_duration_seconds histogram"))
         #expect(metrics.contains(#"spectask_stage_duration_seconds_count{stage="transaction"} 0"#))
+        // Instance timeouts by what went quiet, each counted from the start.
+        for timeout in ["ready", "heartbeat", "fail_after"] {
+            #expect(metrics.contains("spectask_instance_timeouts_total{timeout=\"\(timeout)\"} 0\n"), "\(timeout)")
+        }
+        #expect(!metrics.contains("spectask_heartbeat_timeouts_total"))
 
         worker.process.terminate()  // SIGTERM
         let status = try await worker.waitForExit(timeout: .seconds(20))

@@ -54,7 +54,8 @@ public final class WorkerMetrics: Sendable {
     private let published: Counter
     private let deadLetters: Counter
     private let coalescedHeartbeats: Counter
-    private let heartbeatTimeouts: Counter
+    /// Per kind of timeout (`ready`, `heartbeat`, `fail_after`).
+    private let instanceTimeouts: [InstanceTimeout: Counter]
     private let ownedPartitions: Gauge
     private let stages: [Stage: Timer]
     private let inputs = Mutex<[String: Counter]>([:])
@@ -78,7 +79,18 @@ public final class WorkerMetrics: Sendable {
         published = Counter(label: "spectask_outbox_published_total", factory: factory)
         deadLetters = Counter(label: "spectask_outbox_dead_letters_total", factory: factory)
         coalescedHeartbeats = Counter(label: "spectask_heartbeats_coalesced_total", factory: factory)
-        heartbeatTimeouts = Counter(label: "spectask_heartbeat_timeouts_total", factory: factory)
+        instanceTimeouts = Dictionary(
+            uniqueKeysWithValues: InstanceTimeout.allCases.map { timeout in
+                (
+                    timeout,
+                    Counter(
+                        label: "spectask_instance_timeouts_total",
+                        dimensions: [("timeout", timeout.rawValue)],
+                        factory: factory
+                    )
+                )
+            }
+        )
         ownedPartitions = Gauge(label: "spectask_partitions_owned", factory: factory)
         stages = Dictionary(
             uniqueKeysWithValues: Stage.allCases.map { stage in
@@ -123,7 +135,17 @@ public final class WorkerMetrics: Sendable {
         stages[stage]?.recordNanoseconds(duration.nanoseconds)
     }
 
-    func recordHeartbeatTimeouts(_ count: Int) { heartbeatTimeouts.increment(by: Int64(count)) }
+    /// The timeouts the heartbeat sweepers fire, by what went quiet.
+    enum InstanceTimeout: String, CaseIterable, Sendable {
+        /// A pending instance whose runner never reported it ready.
+        case ready
+        /// A ready instance with no heartbeat for the heartbeat timeout: disconnected.
+        case heartbeat
+        /// A disconnected instance with no heartbeat since: failed.
+        case failAfter = "fail_after"
+    }
+
+    func recordInstanceTimeout(_ timeout: InstanceTimeout) { instanceTimeouts[timeout]?.increment() }
     func recordFenced() { fencedBatches.increment() }
     func recordFailedAttempt() { failedAttempts.increment() }
     func recordPublished(_ count: Int) { if count > 0 { published.increment(by: Int64(count)) } }

@@ -58,13 +58,12 @@ public struct HeartbeatSweeper: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 // Bounded: a database that hangs must not hold up shutdown.
-                let fired = try await awaitServing(
+                _ = try await awaitServing(
                     "a heartbeat sweep",
                     timeout: settings.databaseTimeout,
                     { try await sweepOnce() },
                     whileWaiting: {}
                 )
-                metrics.recordHeartbeatTimeouts(fired)
                 backoff.reset()
                 try await Task.sleep(for: settings.sweepInterval)
             } catch is CancellationError {
@@ -100,8 +99,9 @@ public struct HeartbeatSweeper: Service {
         for specTaskID in candidates {
             // One task that can not be expired (a broken row) must not keep the others from their timeouts.
             do {
-                if let shards = try await expire(specTaskID, now: now) {
+                if let (shards, timeout) = try await expire(specTaskID, now: now) {
                     fired += 1
+                    metrics.recordInstanceTimeout(timeout)
                     doorbell.ring(shards)
                 }
             } catch let error as PSQLError {
@@ -117,8 +117,12 @@ public struct HeartbeatSweeper: Service {
     }
 
     /// Applies the timeout of one spec task's instance, if it is still due once the task is locked.
-    /// - Returns: The outbox shards written (for the relay, once committed), or `nil` when nothing was due.
-    private func expire(_ specTaskID: String, now: Date) async throws -> Set<Int32>? {
+    /// - Returns: The outbox shards written (for the relay, once committed) and which timeout fired, or `nil` when
+    ///   nothing was due.
+    private func expire(
+        _ specTaskID: String,
+        now: Date
+    ) async throws -> (shards: Set<Int32>, timeout: WorkerMetrics.InstanceTimeout)? {
         try await client.transaction(logger: logger) { connection in
             guard try await repository.tryLockSubject(specTaskID, on: connection) else { return nil }
             guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
@@ -159,7 +163,13 @@ public struct HeartbeatSweeper: Service {
                     "silence.seconds": "\(Int(due.silence))",
                 ]
             )
-            return batch.shards
+            let timeout: WorkerMetrics.InstanceTimeout =
+                switch instance.status {
+                case .pending: .ready
+                case .ready: .heartbeat
+                default: .failAfter
+                }
+            return (batch.shards, timeout)
         }
     }
 }
