@@ -79,32 +79,23 @@ public final class WorkerMetrics: Sendable {
         published = Counter(label: "spectask_outbox_published_total", factory: factory)
         deadLetters = Counter(label: "spectask_outbox_dead_letters_total", factory: factory)
         coalescedHeartbeats = Counter(label: "spectask_heartbeats_coalesced_total", factory: factory)
-        instanceTimeouts = Dictionary(
-            uniqueKeysWithValues: InstanceTimeout.allCases.map { timeout in
-                (
-                    timeout,
-                    Counter(
-                        label: "spectask_instance_timeouts_total",
-                        dimensions: [("timeout", timeout.rawValue)],
-                        factory: factory
-                    )
-                )
-            }
-        )
+        instanceTimeouts = Self.perCase { timeout in
+            Counter(
+                label: "spectask_instance_timeouts_total",
+                dimensions: [("timeout", timeout.rawValue)],
+                factory: factory
+            )
+        }
         ownedPartitions = Gauge(label: "spectask_partitions_owned", factory: factory)
-        stages = Dictionary(
-            uniqueKeysWithValues: Stage.allCases.map { stage in
-                (
-                    stage,
-                    Timer(
-                        label: "spectask_stage_duration_seconds",
-                        dimensions: [("stage", stage.rawValue)],
-                        factory: factory
-                    )
-                )
-            }
-        )
+        stages = Self.perCase { stage in
+            Timer(label: "spectask_stage_duration_seconds", dimensions: [("stage", stage.rawValue)], factory: factory)
+        }
         ownedPartitions.record(0)
+    }
+
+    /// One metric per case of `Key` (a label value each).
+    private static func perCase<Key: CaseIterable & Hashable, Metric>(_ make: (Key) -> Metric) -> [Key: Metric] {
+        Dictionary(uniqueKeysWithValues: Key.allCases.map { ($0, make($0)) })
     }
 
     func recordBatch(_ report: BatchApplier.Report) {
