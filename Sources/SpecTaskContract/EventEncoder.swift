@@ -39,18 +39,14 @@ public enum EventEncoder {
         correlationID: String?,
         trace: TraceContext? = nil
     ) -> [UInt8] {
-        encode(
-            CloudEvent(
-                id: eventID,
-                source: source,
-                type: event.type,
-                subject: specTaskID,
-                time: RFC3339.string(from: time),
-                datacontenttype: dataContentType,
-                correlationid: correlationID,
-                spectasksequence: sequence,
-                trace: trace
-            ),
+        output(
+            id: eventID,
+            type: event.type,
+            subject: specTaskID,
+            time: time,
+            correlationID: correlationID,
+            sequence: sequence,
+            trace: trace,
             payload: event.payload
         )
     }
@@ -73,17 +69,13 @@ public enum EventEncoder {
         correlationID: String?,
         trace: TraceContext? = nil
     ) -> [UInt8] {
-        encode(
-            CloudEvent(
-                id: eventID,
-                source: source,
-                type: command.type,
-                subject: specTaskID,
-                time: RFC3339.string(from: time),
-                datacontenttype: dataContentType,
-                correlationid: correlationID,
-                trace: trace
-            ),
+        output(
+            id: eventID,
+            type: command.type,
+            subject: specTaskID,
+            time: time,
+            correlationID: correlationID,
+            trace: trace,
             payload: command.payload
         )
     }
@@ -105,17 +97,13 @@ public enum EventEncoder {
         time: Date,
         trace: TraceContext? = nil
     ) -> [UInt8] {
-        encode(
-            CloudEvent(
-                id: eventID,
-                source: source,
-                type: progressType,
-                subject: snapshot.specTaskID,
-                time: RFC3339.string(from: time),
-                datacontenttype: dataContentType,
-                spectasksequence: sequence,
-                trace: trace
-            ),
+        output(
+            id: eventID,
+            type: progressType,
+            subject: snapshot.specTaskID,
+            time: time,
+            sequence: sequence,
+            trace: trace,
             payload: snapshot
         )
     }
@@ -134,18 +122,41 @@ public enum EventEncoder {
         time: Date,
         trace: TraceContext? = nil
     ) -> [UInt8] {
+        output(
+            id: eventID,
+            type: rejectedType,
+            subject: record.specTaskID,
+            time: time,
+            correlationID: record.eventID,
+            trace: trace,
+            payload: record
+        )
+    }
+
+    /// One of this worker's outputs: its attributes (source and content type are always the worker's) and payload.
+    private static func output(
+        id: String,
+        type: String,
+        subject: String?,
+        time: Date,
+        correlationID: String? = nil,
+        sequence: Int64? = nil,
+        trace: TraceContext?,
+        payload: some Encodable
+    ) -> [UInt8] {
         encode(
             CloudEvent(
-                id: eventID,
+                id: id,
                 source: source,
-                type: rejectedType,
-                subject: record.specTaskID,
+                type: type,
+                subject: subject,
                 time: RFC3339.string(from: time),
                 datacontenttype: dataContentType,
-                correlationid: record.eventID,
+                correlationid: correlationID,
+                spectasksequence: sequence,
                 trace: trace
             ),
-            payload: record
+            payload: payload
         )
     }
 

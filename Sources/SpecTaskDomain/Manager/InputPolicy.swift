@@ -63,10 +63,10 @@ public enum InputPolicy {
 
     /// The global ids a decision takes that the state before it did not have: work sessions, Zed threads and the Zed
     /// instance. They must not belong to another spec task.
-    public static func newIDs(previous: SpecTaskState?, new: SpecTaskState) -> ClaimedIDs {
+    public static func newIDs(previous: SpecTaskState?, new: SpecTaskState) -> GlobalIDs {
         let oldSessions = Set(previous?.workSessions.map(\.id) ?? [])
         let oldThreads = Set(previous?.zedThreads.map(\.id) ?? [])
-        return ClaimedIDs(
+        return GlobalIDs(
             workSessions: new.workSessions.map(\.id).filter { !oldSessions.contains($0) },
             zedThreads: new.zedThreads.map(\.id).filter { !oldThreads.contains($0) },
             zedInstances: [new.zedInstance?.id].compactMap { $0 }.filter { $0 != previous?.zedInstance?.id }
@@ -74,7 +74,7 @@ public enum InputPolicy {
     }
 
     /// Global ids a decision takes, by kind.
-    public struct ClaimedIDs: Sendable, Hashable {
+    public struct GlobalIDs: Sendable, Hashable {
         public var workSessions: [String]
         public var zedThreads: [String]
         public var zedInstances: [String]
@@ -94,7 +94,7 @@ public enum InputPolicy {
         public var isEmpty: Bool { workSessions.isEmpty && zedThreads.isEmpty && zedInstances.isEmpty }
     }
 
-    /// The rejection reason for an id (a key of ``ClaimedIDs/keys``) that spec task `owner` has already.
+    /// The rejection reason for an id (a key of ``GlobalIDs/keys``) that spec task `owner` has already.
     public static func conflictReason(key: String, owner: String) -> String {
         let kind = String(key.prefix { $0 != ":" }.map { $0 == "_" ? " " : $0 })
         let id = key.drop { $0 != ":" }.dropFirst()

@@ -85,22 +85,6 @@ public struct ConsumerOffsetStore: Sendable {
         throw Fenced(topic: topic, partition: partition, generation: generation)
     }
 
-    /// Moves the partition's position forward, in the caller's transaction (after `lock`).
-    public func advance(
-        topic: String,
-        partition: Int32,
-        to nextOffset: Int64,
-        on connection: PostgresConnection
-    ) async throws {
-        try await connection.query(
-            """
-            UPDATE consumer_offsets SET next_offset = GREATEST(next_offset, \(nextOffset)), updated_at = now()
-            WHERE consumer_group = \(group) AND topic = \(topic) AND partition = \(partition)
-            """,
-            logger: logger
-        )
-    }
-
     /// Locks the offset rows of `generations`' partitions (in a stable order) and checks that each is still owned
     /// with that generation; one statement for any number of partitions.
     /// - Returns: Each partition's next offset to apply, and its epoch (how many times it was reset).
@@ -137,17 +121,8 @@ public struct ConsumerOffsetStore: Sendable {
         return positions
     }
 
-    /// Moves the next offsets of many partitions forward (never back), in one statement.
-    public func advance(
-        _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
-        on connection: PostgresConnection
-    ) async throws {
-        var statement = WriteStatement()
-        Self.addAdvance(offsets, group: group, to: &statement)
-        try await statement.run(on: connection, logger: logger)
-    }
-
-    /// Adds the update of `advance` for `group` to `statement` (nothing when there are no offsets).
+    /// Adds to `statement` the update that moves the next offsets of `group`'s partitions forward (never back), in the
+    /// caller's transaction after `lock` (nothing when there are no offsets).
     static func addAdvance(
         _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
         group: String,
