@@ -136,4 +136,34 @@ struct BatchWriteTests {
             )
         }
     }
+    @Test("writes of any contents, an empty one too, run as one statement prepared once per connection")
+    func preparedOnce() async throws {
+        try await StoreFixture.with { fixture in
+            let task = "prepared-once"
+            var full = BatchWrite()
+            full.changes = [(StoredSpecTask(state: try TaskLockTests.created(task)), nil)]
+            full.outbox = [OutboxMessage(topic: "t", key: task, payload: Array("m".utf8))]
+            var coordinationOnly = BatchWrite()
+            coordinationOnly.coordination = [Self.entry("c-1", task: task, "hello")]
+            let uses = try await fixture.client.withConnection { connection in
+                for batch in [full, BatchWrite(), coordinationOnly] {
+                    try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                    try await batch.write(on: connection, logger: TestEnvironment.logger)
+                    try await connection.query("COMMIT", logger: TestEnvironment.logger)
+                }
+                var uses: [String: Int64] = [:]
+                for try await (name, count) in try await connection.query(
+                    "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE name LIKE 'spectask_%'",
+                    logger: TestEnvironment.logger
+                ).decode((String, Int64).self) {
+                    uses[name] = count
+                }
+                return uses
+            }
+            #expect(uses == ["spectask_batch_write": 3], "prepared statements and their uses: \(uses)")
+            #expect(try await fixture.count("SELECT count(*) FROM outbox") == 1)
+            #expect(try await fixture.count("SELECT count(*) FROM coordination_log") == 1)
+            #expect(try await fixture.load(task)?.state.task.name == task)
+        }
+    }
 }

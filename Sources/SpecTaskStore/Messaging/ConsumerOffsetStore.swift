@@ -94,21 +94,16 @@ public struct ConsumerOffsetStore: Sendable {
         on connection: PostgresConnection
     ) async throws -> [String: [Int32: (nextOffset: Int64, epoch: Int32)]] {
         guard !generations.isEmpty else { return [:] }
-        let rows = try await connection.query(
-            """
-            SELECT o.topic, o.partition, o.next_offset, o.owner_generation, o.epoch FROM consumer_offsets o
-            JOIN unnest(\(generations.map(\.topic))::text[], \(generations.map(\.partition))::int[]) AS p(topic, partition)
-                ON o.topic = p.topic AND o.partition = p.partition
-            WHERE o.consumer_group = \(group)
-            ORDER BY o.topic, o.partition
-            FOR UPDATE OF o
-            """,
+        let rows = try await connection.rows(
+            LockOffsets(
+                group: group,
+                topics: generations.map(\.topic),
+                partitions: generations.map(\.partition)
+            ),
             logger: logger
         )
         var found: [String: [Int32: (next: Int64, generation: Int64, epoch: Int32)]] = [:]
-        for try await (topic, partition, next, generation, epoch) in rows.decode(
-            (String, Int32, Int64, Int64, Int32).self
-        ) {
+        for (topic, partition, next, generation, epoch) in rows {
             found[topic, default: [:]][partition] = (next, generation, epoch)
         }
         var positions: [String: [Int32: (nextOffset: Int64, epoch: Int32)]] = [:]
@@ -122,13 +117,13 @@ public struct ConsumerOffsetStore: Sendable {
     }
 
     /// Adds to `statement` the update that moves the next offsets of `group`'s partitions forward (never back), in the
-    /// caller's transaction after `lock` (nothing when there are no offsets).
+    /// caller's transaction after `lock` (nothing when there are no offsets, unless it keeps empty parts).
     static func addAdvance(
         _ offsets: [(topic: String, partition: Int32, nextOffset: Int64)],
         group: String,
         to statement: inout WriteStatement
     ) {
-        guard !offsets.isEmpty else { return }
+        guard statement.includes(offsets) else { return }
         let consumerGroup = statement.bind(group)
         let topics = statement.bind(offsets.map(\.topic))
         let partitions = statement.bind(offsets.map(\.partition))
@@ -141,4 +136,25 @@ public struct ConsumerOffsetStore: Sendable {
             """
         )
     }
+}
+
+/// `ConsumerOffsetStore.lock`'s statement (prepared: see PreparedStatement.swift).
+struct LockOffsets: PostgresPreparedStatement {
+    static let name = "spectask_lock_offsets"
+    static let sql = """
+        SELECT o.topic, o.partition, o.next_offset, o.owner_generation, o.epoch FROM consumer_offsets o
+        JOIN unnest($2::text[], $3::int[]) AS p(topic, partition) ON o.topic = p.topic AND o.partition = p.partition
+        WHERE o.consumer_group = $1
+        ORDER BY o.topic, o.partition
+        FOR UPDATE OF o
+        """
+    typealias Row = (String, Int32, Int64, Int64, Int32)
+
+    var group: String
+    var topics: [String]
+    var partitions: [Int32]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(group, topics, partitions) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }

@@ -31,20 +31,39 @@ public struct InboxStore: Sendable {
     public func claim(_ entries: [Entry], on connection: PostgresConnection) async throws -> Set<String> {
         guard !entries.isEmpty else { return [] }
         let sorted = entries.sorted { $0.messageID < $1.messageID }
-        var claimed: Set<String> = []
-        let rows = try await connection.query(
-            """
-            INSERT INTO inbox (message_id, topic, partition, kafka_offset)
-            SELECT * FROM unnest(\(sorted.map(\.messageID))::text[], \(sorted.map(\.topic))::text[],
-                                 \(sorted.map { Int32($0.partition) })::int4[], \(sorted.map(\.offset))::int8[])
-                AS entry (message_id, topic, partition, kafka_offset)
-            ORDER BY message_id
-            ON CONFLICT (message_id) DO NOTHING
-            RETURNING message_id
-            """,
-            logger: logger
+        return Set(
+            try await connection.rows(
+                ClaimInboxIDs(
+                    ids: sorted.map(\.messageID),
+                    topics: sorted.map(\.topic),
+                    partitions: sorted.map(\.partition),
+                    offsets: sorted.map(\.offset)
+                ),
+                logger: logger
+            )
         )
-        for try await id in rows.decode(String.self) { claimed.insert(id) }
-        return claimed
     }
+}
+
+/// `InboxStore.claim`'s statement (prepared: see PreparedStatement.swift).
+struct ClaimInboxIDs: PostgresPreparedStatement {
+    static let name = "spectask_claim_inbox_ids"
+    static let sql = """
+        INSERT INTO inbox (message_id, topic, partition, kafka_offset)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::int8[])
+            AS entry (message_id, topic, partition, kafka_offset)
+        ORDER BY message_id
+        ON CONFLICT (message_id) DO NOTHING
+        RETURNING message_id
+        """
+    typealias Row = String
+
+    var ids: [String]
+    var topics: [String]
+    var partitions: [Int32]
+    var offsets: [Int64]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(ids, topics, partitions, offsets) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
 }

@@ -158,9 +158,9 @@ public struct OutboxStore: Sendable {
         try await statement.run(on: connection, logger: logger)
     }
 
-    /// Adds the insert of `append` to `statement` (nothing when there are no messages).
+    /// Adds the insert of `append` to `statement` (nothing when there are no messages, unless it keeps empty parts).
     static func addAppend(_ messages: [OutboxMessage], to statement: inout WriteStatement) throws {
-        guard !messages.isEmpty else { return }
+        guard statement.includes(messages) else { return }
         let topics = statement.bind(messages.map(\.topic))
         let keys = statement.bind(messages.map { $0.key ?? "" })
         let hasKey = statement.bind(messages.map { $0.key != nil })
@@ -214,7 +214,11 @@ public struct OutboxStore: Sendable {
     /// ones to `dead_letters`. Messages that failed otherwise stay, and are published again later. When `publish`
     /// throws, nothing changes.
     ///
-    /// A constant number of statements, whatever the number of messages.
+    /// A constant number of statements, whatever the number of messages, prepared (see PreparedStatement.swift).
+    ///
+    /// The commit waits for the disk, although losing the delete would only publish the messages again: with
+    /// `synchronous_commit = off` (tried), a crash of PostgreSQL republished whatever the last few hundred
+    /// milliseconds of passes had published, and `DatabaseOutageTests` saw commands with two outcomes.
     public func relay(
         shards: Set<Int32>,
         limit: Int,
@@ -224,35 +228,15 @@ public struct OutboxStore: Sendable {
         guard !shards.isEmpty else { return OutboxRelayPass() }
         return try await client.transaction(logger: logger) { connection in
             var pass = OutboxRelayPass()
-            for try await shard in try await connection.query(
-                """
-                SELECT s FROM unnest(\(shards.sorted())::int[]) AS s
-                WHERE pg_try_advisory_xact_lock(\(Self.relayLockClass), s)
-                """,
-                logger: logger
-            ).decode(Int32.self) {
-                pass.lockedShards.insert(shard)
-            }
-            guard !pass.lockedShards.isEmpty else { return pass }
-            var messages: [OutboxMessage] = []
-            for try await (id, topic, key, payload, shard, headers) in try await connection.query(
-                """
-                SELECT id, topic, message_key, payload, shard, headers::text FROM outbox
-                WHERE shard = ANY(\(pass.lockedShards.sorted())::int[]) ORDER BY id LIMIT \(limit)
-                """,
-                logger: logger
-            ).decode((Int64, String, String?, ByteBuffer, Int32, String?).self) {
-                messages.append(
-                    OutboxMessage(
-                        id: id,
-                        topic: topic,
-                        key: key,
-                        payload: Array(buffer: payload),
-                        shard: shard,
-                        headers: headers.flatMap(OutboxHeaders.decode)
-                    )
+            pass.lockedShards = Set(
+                try await connection.rows(
+                    TryLockShards(shards: shards.sorted(), lockClass: Self.relayLockClass),
+                    logger: logger
                 )
-            }
+            )
+            guard !pass.lockedShards.isEmpty else { return pass }
+            let locked = pass.lockedShards.sorted()
+            let messages = try await connection.rows(ReadShards(shards: locked, limit: limit), logger: logger)
             pass.full = messages.count == limit
             guard !messages.isEmpty else { return pass }
             let deliveries = try await publish(messages)
@@ -281,14 +265,7 @@ public struct OutboxStore: Sendable {
             }
             pass.delivered = delivered.count
             if !delivered.isEmpty {
-                // The shards too, so the (shard, id) index finds every row (see `waitingShards`).
-                try await connection.query(
-                    """
-                    DELETE FROM outbox
-                    WHERE shard = ANY(\(pass.lockedShards.sorted())::int[]) AND id = ANY(\(delivered)::bigint[])
-                    """,
-                    logger: logger
-                )
+                _ = try await connection.rows(DeletePublished(shards: locked, ids: delivered), logger: logger)
             }
             if !pass.deadLettered.isEmpty {
                 let ids = pass.deadLettered.map(\.id)
@@ -327,4 +304,61 @@ public struct OutboxStore: Sendable {
         }
         return letters
     }
+}
+
+/// Takes the relay lock of each shard no other relay holds; returns those taken.
+struct TryLockShards: PostgresPreparedStatement {
+    static let name = "spectask_outbox_try_lock_shards"
+    static let sql = "SELECT s FROM unnest($1::int[]) AS s WHERE pg_try_advisory_xact_lock($2, s)"
+    typealias Row = Int32
+
+    var shards: [Int32]
+    var lockClass: Int32
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(shards, lockClass) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int32.self) }
+}
+
+/// The first `limit` messages of some shards, in the order they were written.
+struct ReadShards: PostgresPreparedStatement {
+    static let name = "spectask_outbox_read_shards"
+    static let sql = """
+        SELECT id, topic, message_key, payload, shard, headers::text FROM outbox
+        WHERE shard = ANY($1::int[]) ORDER BY id LIMIT $2
+        """
+    typealias Row = OutboxMessage
+
+    var shards: [Int32]
+    var limit: Int
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(shards, limit) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (id, topic, key, payload, shard, headers) = try row.decode(
+            (Int64, String, String?, ByteBuffer, Int32, String?).self
+        )
+        return OutboxMessage(
+            id: id,
+            topic: topic,
+            key: key,
+            payload: Array(buffer: payload),
+            shard: shard,
+            headers: headers.flatMap(OutboxHeaders.decode)
+        )
+    }
+}
+
+/// Deletes published messages. The shards too, so the (shard, id) index finds every row (see `waitingShards`).
+struct DeletePublished: PostgresPreparedStatement {
+    static let name = "spectask_outbox_delete_published"
+    static let sql = "DELETE FROM outbox WHERE shard = ANY($1::int[]) AND id = ANY($2::bigint[])"
+    typealias Row = ()
+
+    var shards: [Int32]
+    var ids: [Int64]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(shards, ids) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {}
 }

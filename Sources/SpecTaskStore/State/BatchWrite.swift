@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 import SpecTaskDomain
 
-/// Everything an applied batch writes at its end, written in one statement (see ``WriteStatement``): the changed
+/// Everything an applied batch writes at its end, written in one prepared statement (see ``WriteStatement``): the changed
 /// spec task states, the coordination log entries, the outbox messages and the partitions' next offsets.
 public struct BatchWrite: Sendable {
     /// Each changed spec task once, with its state as loaded (`nil` for a new task).
@@ -19,11 +19,18 @@ public struct BatchWrite: Sendable {
     /// Writes it all in the caller's transaction, in one round trip. `offsets` need the partitions' rows locked by
     /// `ConsumerOffsetStore.lock` earlier in the same transaction.
     public func write(on connection: PostgresConnection, logger: Logger) async throws {
-        var statement = WriteStatement()
+        try await run(on: connection, logger: logger)
+    }
+}
+
+extension BatchWrite: WriteShape {
+    static let statementName = "spectask_batch_write"
+    static let emptySQL = sql(of: BatchWrite())
+
+    func addParts(to statement: inout WriteStatement) throws {
         try SpecTaskRepository.addSave(changes, to: &statement)
         try CoordinationLogStore.addAppend(coordination, to: &statement)
         try OutboxStore.addAppend(outbox, to: &statement)
         ConsumerOffsetStore.addAdvance(offsets, group: consumerGroup, to: &statement)
-        try await statement.run(on: connection, logger: logger)
     }
 }

@@ -30,13 +30,7 @@ public struct SpecTaskRepository: Sendable {
     /// statement. It covers a task that does not exist yet, so two creates of one id never interleave.
     public func lockSubjects(_ ids: [String], on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.query(
-            """
-            SELECT count(pg_advisory_xact_lock(hashtextextended(id, \(Self.subjectLockSeed))))
-            FROM (SELECT id FROM unnest(\(Array(Set(ids)).sorted())::text[]) AS id ORDER BY id) AS subjects
-            """,
-            logger: logger
-        )
+        _ = try await connection.rows(LockSubjects(ids: Array(Set(ids)).sorted()), logger: logger)
     }
 
     /// Takes the advisory lock of one subject if nobody holds it. - Returns: whether it was taken.
@@ -156,11 +150,7 @@ public struct SpecTaskRepository: Sendable {
         guard !ids.isEmpty else { return [:] }
         let sorted = Array(Set(ids)).sorted()
         var tasks: [String: (SpecTaskDocument, Int64)] = [:]
-        let rows = try await connection.query(
-            "SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY(\(sorted)) ORDER BY id FOR UPDATE",
-            logger: logger
-        )
-        for try await (id, doc, next) in rows.decode((String, String, Int64).self) {
+        for (id, doc, next) in try await connection.rows(LockSpecTasks(ids: sorted), logger: logger) {
             tasks[id] = (try DocumentCoding.decode(SpecTaskDocument.self, from: doc), next)
         }
         return try await loadChildren(of: tasks, on: connection)
@@ -212,33 +202,9 @@ public struct SpecTaskRepository: Sendable {
         let ids = Array(tasks.keys)
         guard !ids.isEmpty else { return result }
 
-        // One statement for the five child tables (a round trip each was a third of a small batch's time): a row
-        // per child, tagged with its table, in the order each table's children are kept in.
-        let rows = try await connection.query(
-            """
-            SELECT 1 AS kind, spec_task_id, doc::text, NULL::int AS progress, NULL::text AS key, NULL::text AS value,
-                NULL::timestamptz AS updated_at, task_index AS o1, NULL::text AS o2
-            FROM implementation_tasks WHERE spec_task_id = ANY(\(ids))
-            UNION ALL
-            SELECT 2, spec_task_id, doc::text, NULL, NULL, NULL, NULL, position, NULL
-            FROM work_sessions WHERE spec_task_id = ANY(\(ids))
-            UNION ALL
-            SELECT 3, t.spec_task_id, t.doc::text, t.progress, NULL, NULL, NULL, s.position, t.id
-            FROM zed_threads t LEFT JOIN work_sessions s ON s.id = t.work_session_id
-            WHERE t.spec_task_id = ANY(\(ids))
-            UNION ALL
-            SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL
-            FROM zed_instances WHERE spec_task_id = ANY(\(ids)) AND replaced_at IS NULL
-            UNION ALL
-            SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, key
-            FROM shared_context WHERE spec_task_id = ANY(\(ids))
-            ORDER BY kind, spec_task_id, o1 NULLS LAST, o2
-            """,
-            logger: logger
-        )
-        for try await (kind, taskID, doc, progress, key, value, updatedAt) in rows.decode(
-            (Int32, String, String?, Int?, String?, String?, Date?).self
-        ) {
+        // One statement for the five child tables (a round trip each was a third of a small batch's time).
+        let rows = try await connection.rows(LoadChildren(specTaskIDs: ids), logger: logger)
+        for (kind, taskID, doc, progress, key, value, updatedAt) in rows {
             switch kind {
             case 1:
                 result[taskID]?.state.implementationTasks.append(
@@ -288,4 +254,68 @@ public struct SpecTaskRepository: Sendable {
         for try await (key, task) in rows.decode((String, String).self) { owners[key] = task }
         return owners
     }
+}
+
+/// `SpecTaskRepository.lockSubjects`' statement (prepared: see PreparedStatement.swift).
+struct LockSubjects: PostgresPreparedStatement {
+    static let name = "spectask_lock_subjects"
+    static let sql = """
+        SELECT count(pg_advisory_xact_lock(hashtextextended(id, \(SpecTaskRepository.subjectLockSeed))))
+        FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS subjects
+        """
+    typealias Row = Int64
+
+    /// Sorted, without duplicates.
+    var ids: [String]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(ids) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
+}
+
+/// `SpecTaskRepository.lockAndLoad`'s first statement (prepared: see PreparedStatement.swift).
+struct LockSpecTasks: PostgresPreparedStatement {
+    static let name = "spectask_lock_spec_tasks"
+    static let sql = """
+        SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+        """
+    typealias Row = (String, String, Int64)
+
+    var ids: [String]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(ids) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// The children of spec tasks, from the five child tables in one statement: a row per child, tagged with its table,
+/// in the order each table's children are kept in (prepared: see PreparedStatement.swift).
+struct LoadChildren: PostgresPreparedStatement {
+    static let name = "spectask_load_children"
+    static let sql = """
+        SELECT 1 AS kind, spec_task_id, doc::text, NULL::int AS progress, NULL::text AS key, NULL::text AS value,
+            NULL::timestamptz AS updated_at, task_index AS o1, NULL::text AS o2
+        FROM implementation_tasks WHERE spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 2, spec_task_id, doc::text, NULL, NULL, NULL, NULL, position, NULL
+        FROM work_sessions WHERE spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 3, t.spec_task_id, t.doc::text, t.progress, NULL, NULL, NULL, s.position, t.id
+        FROM zed_threads t LEFT JOIN work_sessions s ON s.id = t.work_session_id
+        WHERE t.spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM zed_instances WHERE spec_task_id = ANY($1::text[]) AND replaced_at IS NULL
+        UNION ALL
+        SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, key
+        FROM shared_context WHERE spec_task_id = ANY($1::text[])
+        ORDER BY kind, spec_task_id, o1 NULLS LAST, o2
+        """
+    typealias Row = (Int32, String, String?, Int?, String?, String?, Date?)
+
+    var specTaskIDs: [String]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(specTaskIDs) }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
