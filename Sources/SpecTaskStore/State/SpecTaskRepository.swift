@@ -143,17 +143,17 @@ public struct SpecTaskRepository: Sendable {
         }
     }
 
-    /// Locks the rows of these spec tasks (`FOR UPDATE`, in id order so two batches never deadlock) and loads them.
-    /// Ids without a row are absent from the result.
+    /// Locks the rows of these spec tasks (`FOR UPDATE`, in id order so two batches never deadlock) and loads them
+    /// with their children, in one statement. Ids without a row are absent from the result.
+    ///
+    /// The children are read on the statement's snapshot, taken before the row locks: the caller holds the tasks'
+    /// advisory locks (``lockSubjects(_:on:)`` or ``tryLockSubject(_:on:)``, in a statement before this one), and
+    /// every writer of a spec task does, so nothing can change them meanwhile.
     public func lockAndLoad(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask]
     {
         guard !ids.isEmpty else { return [:] }
-        let sorted = Array(Set(ids)).sorted()
-        var tasks: [String: (SpecTaskDocument, Int64)] = [:]
-        for (id, doc, next) in try await connection.rows(LockSpecTasks(ids: sorted), logger: logger) {
-            tasks[id] = (try DocumentCoding.decode(SpecTaskDocument.self, from: doc), next)
-        }
-        return try await loadChildren(of: tasks, on: connection)
+        let rows = try await connection.rows(LockAndLoadSpecTasks(ids: Array(Set(ids)).sorted()), logger: logger)
+        return try Self.assemble(rows)
     }
 
     /// Loads without locking, from one snapshot: a `REPEATABLE READ, READ ONLY` transaction, so a change
@@ -174,38 +174,23 @@ public struct SpecTaskRepository: Sendable {
         }
     }
 
-    /// Loads without locking; the tables are read one after another, each at its own moment (see `loadSnapshot`).
+    /// Loads without locking, in one statement.
     public func load(_ ids: [String], on connection: PostgresConnection) async throws -> [String: StoredSpecTask] {
         guard !ids.isEmpty else { return [:] }
-        var tasks: [String: (SpecTaskDocument, Int64)] = [:]
-        let rows = try await connection.query(
-            "SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY(\(ids))",
-            logger: logger
-        )
-        for try await (id, doc, next) in rows.decode((String, String, Int64).self) {
-            tasks[id] = (try DocumentCoding.decode(SpecTaskDocument.self, from: doc), next)
-        }
-        return try await loadChildren(of: tasks, on: connection)
+        return try Self.assemble(try await connection.rows(LoadSpecTasks(ids: Array(Set(ids))), logger: logger))
     }
 
-    private func loadChildren(
-        of tasks: [String: (SpecTaskDocument, Int64)],
-        on connection: PostgresConnection
-    ) async throws -> [String: StoredSpecTask] {
+    /// The spec tasks in the rows of ``SpecTaskLoading``, children in the order each table's are kept in.
+    private static func assemble(_ rows: [SpecTaskLoading.Row]) throws -> [String: StoredSpecTask] {
         var result: [String: StoredSpecTask] = [:]
-        for (id, (document, next)) in tasks {
-            result[id] = StoredSpecTask(
-                state: SpecTaskState(task: document.task, pathClaims: document.pathClaims),
-                nextSequence: next
-            )
-        }
-        let ids = Array(tasks.keys)
-        guard !ids.isEmpty else { return result }
-
-        // One statement for the five child tables (a round trip each was a third of a small batch's time).
-        let rows = try await connection.rows(LoadChildren(specTaskIDs: ids), logger: logger)
-        for (kind, taskID, doc, progress, key, value, updatedAt) in rows {
+        for (kind, taskID, doc, progress, key, value, updatedAt, nextSequence) in rows {
             switch kind {
+            case 0:
+                let document = try DocumentCoding.decode(SpecTaskDocument.self, from: doc ?? "")
+                result[taskID] = StoredSpecTask(
+                    state: SpecTaskState(task: document.task, pathClaims: document.pathClaims),
+                    nextSequence: nextSequence ?? 1
+                )
             case 1:
                 result[taskID]?.state.implementationTasks.append(
                     try DocumentCoding.decode(ImplementationTask.self, from: doc ?? "")
@@ -273,49 +258,62 @@ struct LockSubjects: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }
 
-/// `SpecTaskRepository.lockAndLoad`'s first statement (prepared: see PreparedStatement.swift).
-struct LockSpecTasks: PostgresPreparedStatement {
-    static let name = "spectask_lock_spec_tasks"
-    static let sql = """
-        SELECT id, doc::text, next_sequence FROM spec_tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+/// Spec tasks and their children in one statement, a row each: the spec task (kind 0) first, then the rows of the
+/// five child tables (kinds 1 to 5), tagged with their table, in the order each table's are kept in. The first
+/// round trip of a load used to read the tasks and a second one the children; each was about a millisecond.
+enum SpecTaskLoading {
+    typealias Row = (Int32, String, String?, Int?, String?, String?, Date?, Int64?)
+
+    static func sql(locking: Bool) -> String {
         """
-    typealias Row = (String, String, Int64)
+        WITH tasks AS (
+            SELECT id, doc, next_sequence FROM spec_tasks WHERE id = ANY($1::text[])\(locking ? " ORDER BY id FOR UPDATE" : "")
+        )
+        SELECT 0 AS kind, id AS spec_task_id, doc::text, NULL::int AS progress, NULL::text AS key, NULL::text AS value,
+            NULL::timestamptz AS updated_at, next_sequence, NULL::int AS o1, NULL::text AS o2
+        FROM tasks
+        UNION ALL
+        SELECT 1, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, task_index, NULL
+        FROM implementation_tasks WHERE spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 2, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, position, NULL
+        FROM work_sessions WHERE spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 3, t.spec_task_id, t.doc::text, t.progress, NULL, NULL, NULL, NULL, s.position, t.id
+        FROM zed_threads t LEFT JOIN work_sessions s ON s.id = t.work_session_id
+        WHERE t.spec_task_id = ANY($1::text[])
+        UNION ALL
+        SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        FROM zed_instances WHERE spec_task_id = ANY($1::text[]) AND replaced_at IS NULL
+        UNION ALL
+        SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, NULL, key
+        FROM shared_context WHERE spec_task_id = ANY($1::text[])
+        ORDER BY kind, spec_task_id, o1 NULLS LAST, o2
+        """
+    }
+}
+
+/// `SpecTaskRepository.lockAndLoad`'s statement (prepared: see PreparedStatement.swift).
+struct LockAndLoadSpecTasks: PostgresPreparedStatement {
+    static let name = "spectask_lock_and_load_spec_tasks"
+    static let sql = SpecTaskLoading.sql(locking: true)
+    typealias Row = SpecTaskLoading.Row
+
+    /// Sorted, without duplicates.
+    var ids: [String]
+
+    func makeBindings() -> PostgresBindings { PostgresBindings(ids) }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// `SpecTaskRepository.load`'s statement (prepared: see PreparedStatement.swift).
+struct LoadSpecTasks: PostgresPreparedStatement {
+    static let name = "spectask_load_spec_tasks"
+    static let sql = SpecTaskLoading.sql(locking: false)
+    typealias Row = SpecTaskLoading.Row
 
     var ids: [String]
 
     func makeBindings() -> PostgresBindings { PostgresBindings(ids) }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-}
-
-/// The children of spec tasks, from the five child tables in one statement: a row per child, tagged with its table,
-/// in the order each table's children are kept in (prepared: see PreparedStatement.swift).
-struct LoadChildren: PostgresPreparedStatement {
-    static let name = "spectask_load_children"
-    static let sql = """
-        SELECT 1 AS kind, spec_task_id, doc::text, NULL::int AS progress, NULL::text AS key, NULL::text AS value,
-            NULL::timestamptz AS updated_at, task_index AS o1, NULL::text AS o2
-        FROM implementation_tasks WHERE spec_task_id = ANY($1::text[])
-        UNION ALL
-        SELECT 2, spec_task_id, doc::text, NULL, NULL, NULL, NULL, position, NULL
-        FROM work_sessions WHERE spec_task_id = ANY($1::text[])
-        UNION ALL
-        SELECT 3, t.spec_task_id, t.doc::text, t.progress, NULL, NULL, NULL, s.position, t.id
-        FROM zed_threads t LEFT JOIN work_sessions s ON s.id = t.work_session_id
-        WHERE t.spec_task_id = ANY($1::text[])
-        UNION ALL
-        SELECT 4, spec_task_id, doc::text, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM zed_instances WHERE spec_task_id = ANY($1::text[]) AND replaced_at IS NULL
-        UNION ALL
-        SELECT 5, spec_task_id, NULL, NULL, key, value, updated_at, NULL, key
-        FROM shared_context WHERE spec_task_id = ANY($1::text[])
-        ORDER BY kind, spec_task_id, o1 NULLS LAST, o2
-        """
-    typealias Row = (Int32, String, String?, Int?, String?, String?, Date?)
-
-    var specTaskIDs: [String]
-
-    func makeBindings() -> PostgresBindings { PostgresBindings(specTaskIDs) }
-
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
