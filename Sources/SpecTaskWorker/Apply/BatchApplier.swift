@@ -176,11 +176,6 @@ public struct BatchApplier: Sendable {
         return try await client.transaction(logger: logger) { connection in
             var report = Report()
             var stages = StageClock()
-            var batch = OutputBatch(
-                topics: topics,
-                time: now,
-                tracing: OutputTracing(tracer: tracer, batchContext: span?.context)
-            )
 
             // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
             let partitions = Set(messages.map(\.topicPartition)).sorted()
@@ -239,27 +234,31 @@ public struct BatchApplier: Sendable {
             // the transactions that held them before committed (a task created meanwhile, say).
             try await repository.lockSubjects(subjects, on: connection)
             stages.lap(.locks, into: &report)
-            let original = try await repository.lockAndLoad(subjects, on: connection)
+            let loaded = try await repository.lockAndLoad(subjects, on: connection)
             stages.lap(.load, into: &report)
-            var current = original
-            var coordination: [CoordinationEntry] = []
+            var step = ApplyStep(
+                loaded: loaded,
+                outputs: OutputBatch(
+                    topics: topics,
+                    time: now,
+                    tracing: OutputTracing(tracer: tracer, batchContext: span?.context)
+                )
+            )
             // The zed.events partition each task's events came from, for the heartbeat sweepers.
             var zedEventPartitions: [String: Int32] = [:]
 
             // 4. Decide, message by message, in offset order. The ids new work sessions, threads and instances
             //    take are checked against other spec tasks in one query after the loop; in the rare batch where
             //    one of them exists already, the loop runs again, checking each command's ids before the next.
-            let undecided = (report, batch)
+            let undecided = (report, step)
             for idCheck in [ClaimedIDs.Check.afterTheBatch, .beforeEachCommand] {
-                (report, batch) = undecided
-                current = original
-                coordination = []
+                (report, step) = undecided
                 zedEventPartitions = [:]
                 var claimedIDs = ClaimedIDs(repository: repository, check: idCheck)
                 var handled: Set<String> = []
                 for input in inputs where !input.coalesced {
                     let message = input.message
-                    batch.beginInput(
+                    step.outputs.beginInput(
                         message,
                         epoch: epochs[message.topicPartition] ?? 0,
                         trace: input.trace,
@@ -276,7 +275,7 @@ public struct BatchApplier: Sendable {
                     case .failure(let rejection):
                         report.reject(message.topic, code: rejection.code.rawValue)
                         if rejection.code == .unauthenticated { report.unauthenticated += 1 }
-                        batch.reject(
+                        step.outputs.reject(
                             message,
                             code: rejection.code.rawValue,
                             reason: rejection.message,
@@ -295,24 +294,20 @@ public struct BatchApplier: Sendable {
                                 code: rejection.code.rawValue
                             )
                         {
-                            batch.commandRejected(
-                                malformed.outcome,
-                                task: malformed.specTaskID,
-                                stored: &current[malformed.specTaskID]
-                            )
+                            step.commandRejected(malformed.outcome, task: malformed.specTaskID)
                         }
                     case .success(let command):
                         let subject = command.specTaskID
                         // A Zed event decides under its instance-scoped id: the ids it creates (spawned sessions,
                         // coordination entries) can not clash with another runner's or a command's.
                         var decision = SpecTaskManager.decide(
-                            current[subject]?.state,
+                            step.state(of: subject),
                             InputPolicy.scoped(command),
                             context: decisionContext
                         )
                         if case .applied(let state, _) = decision,
                             let conflict = try await claimedIDs.conflict(
-                                previous: current[subject]?.state,
+                                previous: step.state(of: subject),
                                 new: state,
                                 on: connection
                             )
@@ -323,35 +318,22 @@ public struct BatchApplier: Sendable {
                         case .applied(let state, let emissions):
                             report.count(message.topic, \.applied)
                             if command.command.isZedEvent { zedEventPartitions[subject] = message.partition }
-                            let previous = current[subject]?.state
-                            var stored = current[subject] ?? StoredSpecTask(state: state)
-                            stored.state = state
-                            current[subject] = stored
-                            if InputPolicy.isNews(command, previous: previous, new: state, emissions: emissions) {
-                                report.changedTasks.insert(subject)
-                            }
-                            coordination += batch.add(
-                                emissions,
-                                task: subject,
-                                stored: &current[subject],
-                                correlationID: command.id
-                            )
+                            step.applied(command, state: state, emissions: emissions)
                         case .rejected(let rejection):
                             report.reject(message.topic, code: rejection.code.rawValue)
                             // Commands get an outcome on spectask.status; a runner's event only its rejected record.
                             if InputPolicy.getsOutcome(command) {
-                                batch.commandRejected(
+                                step.commandRejected(
                                     CommandOutcome(
                                         commandID: command.id,
                                         commandType: command.command.type,
                                         reason: rejection.message,
                                         code: rejection.code.rawValue
                                     ),
-                                    task: subject,
-                                    stored: &current[subject]
+                                    task: subject
                                 )
                             }
-                            batch.reject(
+                            step.outputs.reject(
                                 message,
                                 code: rejection.code.rawValue,
                                 reason: rejection.message,
@@ -369,15 +351,8 @@ public struct BatchApplier: Sendable {
 
             // 5. Persist: changed states, a progress snapshot per changed task, coordination log, outbox and offsets
             //    in one statement; then, rarely, the Zed instances' events partitions.
-            for id in report.changedTasks.sorted() {
-                if let stored = current[id] { batch.progress(stored) }
-            }
-            var write = BatchWrite()
-            write.changes = current.keys.sorted().filter { current[$0] != original[$0] }.map {
-                (current[$0]!, original[$0])
-            }
-            write.coordination = coordination
-            write.outbox = batch.messages
+            report.changedTasks = step.changedTasks
+            var write = step.finish()
             for partition in partitions {
                 let last = messages.filter { $0.topicPartition == partition }.map(\.offset).max()!
                 write.offsets.append((partition.topic, partition.partition, last + 1))
@@ -385,7 +360,7 @@ public struct BatchApplier: Sendable {
             }
             write.consumerGroup = offsets.group
             try await write.write(on: connection, logger: logger)
-            report.outboxShards = batch.shards
+            report.outboxShards = step.outputs.shards
             // These update instance rows the write above may have inserted, so they come after it.
             try await repository.recordEventsPartitions(
                 zedEventPartitions,
@@ -393,14 +368,14 @@ public struct BatchApplier: Sendable {
                 on: connection
             )
             try await repository.recordEventsTopic(
-                ofNewInstancesOf: current.keys.filter { id in
-                    current[id]?.state.zedInstance.map { $0.id != original[id]?.state.zedInstance?.id } ?? false
+                ofNewInstancesOf: step.current.keys.filter { id in
+                    step.current[id]?.state.zedInstance.map { $0.id != loaded[id]?.state.zedInstance?.id } ?? false
                 },
                 topic: topics.zedEvents,
                 on: connection
             )
             stages.lap(.persist, into: &report)
-            return (report, batch.tracing.spans)
+            return (report, step.outputs.tracing.spans)
         }
     }
 

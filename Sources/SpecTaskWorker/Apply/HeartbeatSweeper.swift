@@ -10,8 +10,8 @@ import SpecTaskStore
 /// pending one that no runner reported ready within `instanceReadyTimeout` of its creation fails (its sessions
 /// too). What is due is ``ZedInstanceTimeouts``' to say.
 ///
-/// Every worker runs one. Each timeout is applied like a runner's event, through the decision function, under
-/// the spec task's locks, in one transaction with its outbox rows: the sweeper takes the task's advisory lock
+/// Every worker runs one. Each timeout is applied like a runner's event, through the decision function and the
+/// batch applier's ``ApplyStep``, under the spec task's locks, in one transaction with its outbox rows: the sweeper takes the task's advisory lock
 /// with `pg_try_advisory_xact_lock` (a task another worker is busy with is skipped until the next pass) and
 /// checks the silence again under the row lock, so two sweepers never fire one timeout twice.
 public struct HeartbeatSweeper: Service {
@@ -125,8 +125,8 @@ public struct HeartbeatSweeper: Service {
     ) async throws -> (shards: Set<Int32>, timeout: WorkerMetrics.InstanceTimeout)? {
         try await client.transaction(logger: logger) { connection in
             guard try await repository.tryLockSubject(specTaskID, on: connection) else { return nil }
-            guard let stored = try await repository.lockAndLoad([specTaskID], on: connection)[specTaskID],
-                let instance = stored.state.zedInstance,
+            let loaded = try await repository.lockAndLoad([specTaskID], on: connection)
+            guard let instance = loaded[specTaskID]?.state.zedInstance,
                 let due = settings.instanceTimeouts.due(for: instance, at: now)
             else { return nil }
 
@@ -137,25 +137,17 @@ public struct HeartbeatSweeper: Service {
                 time: now,
                 command: .zedEvent(due.event)
             )
+            var step = ApplyStep(loaded: loaded, outputs: OutputBatch(topics: topics, time: now))
             guard
                 case .applied(let state, let emissions) = SpecTaskManager.decide(
-                    stored.state,
+                    step.state(of: specTaskID),
                     input,
                     context: decisionContext
                 )
             else { return nil }
-
-            var batch = OutputBatch(topics: topics, time: now)
-            batch.beginInput(position: due.id)
-            var current: StoredSpecTask? = stored
-            current!.state = state
-            let coordination = batch.add(emissions, task: specTaskID, stored: &current, correlationID: due.id)
-            batch.progress(current!)
-            var write = BatchWrite()
-            write.changes = [(current!, stored)]
-            write.coordination = coordination
-            write.outbox = batch.messages
-            try await write.write(on: connection, logger: logger)
+            step.outputs.beginInput(position: due.id)
+            step.applied(input, state: state, emissions: emissions)
+            try await step.finish().write(on: connection, logger: logger)
             logger.info(
                 instance.status == .pending ? "instance ready timeout" : "heartbeat timeout",
                 metadata: [
@@ -169,7 +161,7 @@ public struct HeartbeatSweeper: Service {
                 case .ready: .heartbeat
                 default: .failAfter
                 }
-            return (batch.shards, timeout)
+            return (step.outputs.shards, timeout)
         }
     }
 }
