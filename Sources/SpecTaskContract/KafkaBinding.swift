@@ -26,6 +26,9 @@ public enum KafkaBinding {
     public static let contentTypeHeader = "content-type"
     /// Binary mode's attribute headers: `ce_id`, `ce_type`, …
     public static let attributeHeaderPrefix = "ce_"
+    /// The `type` attribute's header on every record the worker writes: a reader can tell what a record is without
+    /// parsing it.
+    public static let typeHeader = attributeHeaderPrefix + "type"
     /// The `content-type` of every record the worker writes.
     public static let structuredContentType = "application/cloudevents+json; charset=utf-8"
 
@@ -47,7 +50,7 @@ public enum KafkaBinding {
             MessageHeader(key: attributeHeaderPrefix + "specversion", text: CloudEvent.specVersion),
             MessageHeader(key: attributeHeaderPrefix + "id", text: id),
             MessageHeader(key: attributeHeaderPrefix + "source", text: source),
-            MessageHeader(key: attributeHeaderPrefix + "type", text: type),
+            MessageHeader(key: typeHeader, text: type),
         ]
         if let subject { headers.append(MessageHeader(key: attributeHeaderPrefix + "subject", text: subject)) }
         if let trace { headers += trace.headers }

@@ -7,6 +7,18 @@ extension StatusEvent {
         "implementation_task_changed", "zed_instance_changed", "shared_context_changed", "path_claim_changed",
     ]
 
+    /// The CloudEvent types of a command's outcome: `command_applied`, `command_rejected`.
+    public static let outcomeTypes: Set<String> = [typePrefix + "command_applied", typePrefix + "command_rejected"]
+
+    /// Whether a record whose `ce_type` header (``KafkaBinding/typeHeader``) is `typeHeader` may be a command's
+    /// outcome, read without parsing the record: true for an outcome's type, and when there is no such header.
+    public static func mayBeOutcome(typeHeader: [UInt8]?) -> Bool {
+        guard let typeHeader else { return true }
+        return outcomeTypeHeaders.contains(typeHeader)
+    }
+
+    private static let outcomeTypeHeaders = Set(outcomeTypes.map { Array($0.utf8) })
+
     /// The change struct, as the CloudEvent `data`.
     var payload: any Encodable & Sendable {
         switch self {

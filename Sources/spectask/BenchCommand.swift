@@ -276,7 +276,7 @@ struct BenchCommand: AsyncParsableCommand {
                 )
             }
             var next: [BenchItem] = []
-            for message in try await follower.next(timeout: .milliseconds(50)) {
+            for message in try await follower.next(timeout: .milliseconds(50), onlyOutcomes: true) {
                 let rejection: CommandOutcome?
                 switch message.status {
                 case .commandApplied?: rejection = nil

@@ -64,7 +64,7 @@ struct BenchOpenLoop {
                     "timed out after \(timeout) with \(latencies.count) of \(schedule.count) outcomes; are workers running?"
                 )
             }
-            for message in try await follower.next(timeout: .milliseconds(20)) {
+            for message in try await follower.next(timeout: .milliseconds(20), onlyOutcomes: true) {
                 let rejection: CommandOutcome?
                 switch message.status {
                 case .commandApplied?: rejection = nil

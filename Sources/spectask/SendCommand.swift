@@ -158,7 +158,7 @@ struct SendCommand: AsyncParsableCommand {
     private func waitForOutcome(of commandID: String, on follower: StatusFollower) async throws -> StatusEvent {
         let deadline = ContinuousClock.now + .seconds(timeout)
         while ContinuousClock.now < deadline {
-            for message in try await follower.next() where message.event.correlationid == commandID {
+            for message in try await follower.next(onlyOutcomes: true) where message.event.correlationid == commandID {
                 switch message.status {
                 case .commandApplied?, .commandRejected?: return message.status!
                 default: continue

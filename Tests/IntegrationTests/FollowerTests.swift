@@ -22,4 +22,21 @@ struct FollowerTests {
             }
         }
     }
+    @Test("spectask bench, closed loop and open loop, gets the outcome of every command it sends, and says so")
+    func benchGetsEveryOutcome() async throws {
+        let port = try ReadAPITests.freePort()
+        let system = try await SystemUnderTest.start(adminPort: port)
+        defer { Task { await system.stop() } }
+        for mode in [["--concurrency", "3"], ["--rate", "40"]] {
+            let bench = try await WorkerProcessTests.run(
+                [
+                    "bench", "--tasks", "6", "--topic-prefix", system.prefix, "--timeout", "60",
+                    "--metrics", "http://127.0.0.1:\(port)/metrics",
+                ] + mode
+            )
+            #expect(bench.status == 0, "spectask bench \(mode): \(bench.output)")
+            #expect(bench.output.contains("commands: 48 (0 rejected)"), "spectask bench \(mode): \(bench.output)")
+            #expect(bench.output.contains("transaction"), "the stage breakdown: \(bench.output)")
+        }
+    }
 }

@@ -93,6 +93,22 @@ extension MessagesTests {
             )
         }
 
+        @Test("an outcome is told from the other status events by its ce_type header, without parsing the record")
+        func outcomeByHeader() {
+            func typeHeader(_ type: String) -> [UInt8]? {
+                let headers = KafkaBinding.structuredHeaders(id: "e", source: "s", type: type, subject: "t")
+                return headers.first { $0.key == KafkaBinding.typeHeader }?.value
+            }
+            #expect(StatusEvent.mayBeOutcome(typeHeader: typeHeader("spectask.status.command_applied")))
+            #expect(StatusEvent.mayBeOutcome(typeHeader: typeHeader("spectask.status.command_rejected")))
+            for name in StatusEvent.names where !name.hasPrefix("command_") {
+                #expect(!StatusEvent.mayBeOutcome(typeHeader: typeHeader("spectask.status." + name)), "\(name)")
+            }
+            #expect(!StatusEvent.mayBeOutcome(typeHeader: Array("spectask.status.command_applied ".utf8)))
+            #expect(!StatusEvent.mayBeOutcome(typeHeader: []))
+            #expect(StatusEvent.mayBeOutcome(typeHeader: nil), "a record without the header is decoded to find out")
+        }
+
         @Test("headers derived from an encoded output equal the ones written with it; none for what is not an event")
         func derivedHeaders() throws {
             let bytes = EventEncoder.status(
