@@ -101,22 +101,25 @@ public struct CloudEvent: Codable, Sendable, Hashable {
 
     /// Encodes the attributes of this event with `data` in place of its own, so a typed payload is written
     /// in one pass instead of through ``JSONValue``. Absent attributes are left out.
+    ///
+    /// In key order, as the worker's outputs are written (sorted keys): ``SortedJSONEncoder`` then writes the
+    /// members as they come instead of moving every byte of the event, its `data` included, into order afterwards.
     func encode(to encoder: any Encoder, data: (some Encodable)?) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(specversion, forKey: .specversion)
-        try container.encode(id, forKey: .id)
-        try container.encode(source, forKey: .source)
-        try container.encode(type, forKey: .type)
-        try container.encodeIfPresent(subject, forKey: .subject)
-        try container.encodeIfPresent(time, forKey: .time)
-        try container.encodeIfPresent(datacontenttype, forKey: .datacontenttype)
-        try container.encodeIfPresent(data, forKey: .data)
         try container.encodeIfPresent(actor, forKey: .actor)
         try container.encodeIfPresent(correlationid, forKey: .correlationid)
-        try container.encodeIfPresent(spectasksequence, forKey: .spectasksequence)
+        try container.encodeIfPresent(data, forKey: .data)
+        try container.encodeIfPresent(datacontenttype, forKey: .datacontenttype)
+        try container.encode(id, forKey: .id)
         try container.encodeIfPresent(runnertoken, forKey: .runnertoken)
+        try container.encode(source, forKey: .source)
+        try container.encodeIfPresent(spectasksequence, forKey: .spectasksequence)
+        try container.encode(specversion, forKey: .specversion)
+        try container.encodeIfPresent(subject, forKey: .subject)
+        try container.encodeIfPresent(time, forKey: .time)
         try container.encodeIfPresent(traceparent, forKey: .traceparent)
         try container.encodeIfPresent(tracestate, forKey: .tracestate)
+        try container.encode(type, forKey: .type)
     }
 }
 
