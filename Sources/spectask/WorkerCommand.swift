@@ -50,6 +50,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var maxBatch: Int?
 
     func run() async throws {
+        MallocArenas.limit(to: MallocArenas.workerLimit, environment: ProcessInfo.processInfo.environment)
         let logger = try logging.bootstrap(label: "spectask.worker")
         try WorkerTracing.bootstrap(ProcessInfo.processInfo.environment, logger: logger)
         let settings = try ServiceEnvironment.workerSettings(
