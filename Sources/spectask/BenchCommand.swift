@@ -240,7 +240,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// The workers' stages in the order a batch goes through them, for the breakdown tables.
     static let stageOrder = [
-        "poll_wait", "decode", "offsets", "inbox", "locks", "load", "decide", "persist", "transaction",
+        "poll_wait", "decode", "intake", "load", "decide", "persist", "transaction",
         "kafka_commit", "relay_wait", "relay_publish",
     ]
 

@@ -136,9 +136,13 @@ struct RetentionTests {
                 message: "sent long ago, written now",
                 createdAt: Date(timeIntervalSince1970: 0)
             )
+            let offsets = ConsumerOffsetStore(group: "retention", logger: TestEnvironment.logger)
+            let claim = try await offsets.claim(topic: "retention.commands", partition: 0, owner: "w", client: client)
             try await client.withTransaction(logger: TestEnvironment.logger) { connection in
-                _ = try await InboxStore(logger: TestEnvironment.logger).claim(
-                    [.init(messageID: "written-1", topic: "retention.commands", partition: 0, offset: 1)],
+                _ = try await BatchIntake(group: offsets.group, logger: TestEnvironment.logger).run(
+                    generations: [.init(topic: "retention.commands", partition: 0): claim.generation],
+                    inputs: [.init(messageID: "written-1", topic: "retention.commands", partition: 0, offset: 1)],
+                    subjects: [],
                     on: connection
                 )
                 try await CoordinationLogStore(logger: TestEnvironment.logger).append([ancientEntry], on: connection)

@@ -61,61 +61,6 @@ public struct ConsumerOffsetStore: Sendable {
         }
     }
 
-    /// Locks the partition's row, checks the generation and returns the first offset not applied yet.
-    /// - Throws: `Fenced` when another worker claimed the partition since.
-    public func lock(
-        topic: String,
-        partition: Int32,
-        generation: Int64,
-        on connection: PostgresConnection
-    ) async throws -> Int64 {
-        let rows = try await connection.query(
-            """
-            SELECT next_offset, owner_generation FROM consumer_offsets
-            WHERE consumer_group = \(group) AND topic = \(topic) AND partition = \(partition) FOR UPDATE
-            """,
-            logger: logger
-        )
-        for try await (next, current) in rows.decode((Int64, Int64).self) {
-            guard current == generation else {
-                throw Fenced(topic: topic, partition: partition, generation: generation)
-            }
-            return next
-        }
-        throw Fenced(topic: topic, partition: partition, generation: generation)
-    }
-
-    /// Locks the offset rows of `generations`' partitions (in a stable order) and checks that each is still owned
-    /// with that generation; one statement for any number of partitions.
-    /// - Returns: Each partition's next offset to apply, and its epoch (how many times it was reset).
-    /// - Throws: ``Fenced`` for the first partition another worker claimed since (or that was never claimed).
-    public func lock(
-        _ generations: [(topic: String, partition: Int32, generation: Int64)],
-        on connection: PostgresConnection
-    ) async throws -> [String: [Int32: (nextOffset: Int64, epoch: Int32)]] {
-        guard !generations.isEmpty else { return [:] }
-        let rows = try await connection.rows(
-            LockOffsets(
-                group: group,
-                topics: generations.map(\.topic),
-                partitions: generations.map(\.partition)
-            ),
-            logger: logger
-        )
-        var found: [String: [Int32: (next: Int64, generation: Int64, epoch: Int32)]] = [:]
-        for (topic, partition, next, generation, epoch) in rows {
-            found[topic, default: [:]][partition] = (next, generation, epoch)
-        }
-        var positions: [String: [Int32: (nextOffset: Int64, epoch: Int32)]] = [:]
-        for wanted in generations {
-            guard let row = found[wanted.topic]?[wanted.partition], row.generation == wanted.generation else {
-                throw Fenced(topic: wanted.topic, partition: wanted.partition, generation: wanted.generation)
-            }
-            positions[wanted.topic, default: [:]][wanted.partition] = (row.next, row.epoch)
-        }
-        return positions
-    }
-
     /// Adds to `statement` the update that moves the next offsets of `group`'s partitions forward (never back), in the
     /// caller's transaction after `lock` (nothing when there are no offsets, unless it keeps empty parts).
     static func addAdvance(
@@ -136,25 +81,4 @@ public struct ConsumerOffsetStore: Sendable {
             """
         )
     }
-}
-
-/// `ConsumerOffsetStore.lock`'s statement (prepared: see PreparedStatement.swift).
-struct LockOffsets: PostgresPreparedStatement {
-    static let name = "spectask_lock_offsets"
-    static let sql = """
-        SELECT o.topic, o.partition, o.next_offset, o.owner_generation, o.epoch FROM consumer_offsets o
-        JOIN unnest($2::text[], $3::int[]) AS p(topic, partition) ON o.topic = p.topic AND o.partition = p.partition
-        WHERE o.consumer_group = $1
-        ORDER BY o.topic, o.partition
-        FOR UPDATE OF o
-        """
-    typealias Row = (String, Int32, Int64, Int64, Int32)
-
-    var group: String
-    var topics: [String]
-    var partitions: [Int32]
-
-    func makeBindings() -> PostgresBindings { PostgresBindings(group, topics, partitions) }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }

@@ -26,13 +26,6 @@ public struct SpecTaskRepository: Sendable {
     /// The second half of the advisory lock key of a spec task id (`hashtextextended(id, seed)`).
     static let subjectLockSeed = 7
 
-    /// Takes the advisory lock of every subject (spec task id) for the rest of the transaction, in id order, in one
-    /// statement. It covers a task that does not exist yet, so two creates of one id never interleave.
-    public func lockSubjects(_ ids: [String], on connection: PostgresConnection) async throws {
-        guard !ids.isEmpty else { return }
-        _ = try await connection.rows(LockSubjects(ids: Array(Set(ids)).sorted()), logger: logger)
-    }
-
     /// Takes the advisory lock of one subject if nobody holds it. - Returns: whether it was taken.
     public func tryLockSubject(_ id: String, on connection: PostgresConnection) async throws -> Bool {
         var locked = false
@@ -239,23 +232,6 @@ public struct SpecTaskRepository: Sendable {
         for try await (key, task) in rows.decode((String, String).self) { owners[key] = task }
         return owners
     }
-}
-
-/// `SpecTaskRepository.lockSubjects`' statement (prepared: see PreparedStatement.swift).
-struct LockSubjects: PostgresPreparedStatement {
-    static let name = "spectask_lock_subjects"
-    static let sql = """
-        SELECT count(pg_advisory_xact_lock(hashtextextended(id, \(SpecTaskRepository.subjectLockSeed))))
-        FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS subjects
-        """
-    typealias Row = Int64
-
-    /// Sorted, without duplicates.
-    var ids: [String]
-
-    func makeBindings() -> PostgresBindings { PostgresBindings(ids) }
-
-    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64.self) }
 }
 
 /// Spec tasks and their children in one statement, a row each: the spec task (kind 0) first, then the rows of the

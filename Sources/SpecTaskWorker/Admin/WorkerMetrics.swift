@@ -22,12 +22,9 @@ public final class WorkerMetrics: Sendable {
         case pollWait = "poll_wait"
         /// Decoding and validating the batch's messages.
         case decode
-        /// Locking the partitions' offset rows (fencing).
-        case offsets
-        /// Claiming the command ids in the inbox.
-        case inbox
-        /// Taking the spec tasks' advisory locks.
-        case locks
+        /// The batch's first statement: locking the partitions' offset rows (fencing), claiming the inputs' ids in the
+        /// inbox and taking the spec tasks' advisory locks.
+        case intake
         /// Locking and loading the spec tasks' rows.
         case load
         /// The decision function, every message of the batch.

@@ -76,7 +76,7 @@ public struct BatchApplier: Sendable {
     let topics: WorkerTopics
     let offsets: ConsumerOffsetStore
     let repository: SpecTaskRepository
-    let inbox: InboxStore
+    let intake: BatchIntake
     let runnerTokens: RunnerTokens
     let decisionContext: DecisionContext
     let clock: @Sendable () -> Date
@@ -99,7 +99,7 @@ public struct BatchApplier: Sendable {
         self.topics = topics
         self.offsets = ConsumerOffsetStore(group: group, logger: logger)
         self.repository = SpecTaskRepository(logger: logger)
-        self.inbox = InboxStore(logger: logger)
+        self.intake = BatchIntake(group: group, logger: logger)
         self.runnerTokens = runnerTokens
         self.decisionContext = DecisionContext(runnerToken: { runnerTokens.token(for: $0) }, planning: planning)
         self.clock = clock
@@ -177,10 +177,14 @@ public struct BatchApplier: Sendable {
             var report = Report()
             var stages = StageClock()
 
-            // 1. Fencing: lock each partition's offset row; messages below its next offset were applied already.
+            // 1. Intake, one statement: lock each partition's offset row (fencing; messages below its next offset
+            //    were applied already), claim the inputs' ids in the inbox (an id sent twice, even on two partitions
+            //    at once, is applied once), and take the advisory lock of every spec task the batch names (it also
+            //    covers a task that does not exist yet, so two creates of one id never interleave).
             let partitions = Set(messages.map(\.topicPartition)).sorted()
-            var owned: [(topic: String, partition: Int32, generation: Int64)] = []
+            var generationsOfBatch: [BatchIntake.KafkaPartition: Int64] = [:]
             for partition in partitions {
+                let key = BatchIntake.KafkaPartition(topic: partition.topic, partition: partition.partition)
                 guard let generation = generations[partition] else {
                     throw ConsumerOffsetStore.Fenced(
                         topic: partition.topic,
@@ -188,52 +192,43 @@ public struct BatchApplier: Sendable {
                         generation: 0
                     )
                 }
-                owned.append((partition.topic, partition.partition, generation))
+                generationsOfBatch[key] = generation
             }
-            let stored = try await offsets.lock(owned, on: connection)
-            var nextOffset: [KafkaTopicPartition: Int64] = [:]
-            var epochs: [KafkaTopicPartition: Int32] = [:]
-            for partition in partitions {
-                let position = stored[partition.topic]![partition.partition]!
-                nextOffset[partition] = position.nextOffset
-                epochs[partition] = position.epoch
+            let intake = try await self.intake.run(
+                generations: generationsOfBatch,
+                inputs: decoded.compactMap { input in
+                    input.eventID.map {
+                        InboxStore.Entry(
+                            messageID: $0,
+                            topic: input.message.topic,
+                            partition: input.message.partition,
+                            offset: input.message.offset
+                        )
+                    }
+                },
+                subjects: Set(decoded.compactMap(\.subject)),
+                on: connection
+            )
+            func position(_ message: KafkaConsumerMessage) -> BatchIntake.Position {
+                intake.positions[BatchIntake.KafkaPartition(topic: message.topic, partition: message.partition)]!
             }
-            for message in messages where message.offset < nextOffset[message.topicPartition]! {
+            let claimed = intake.claimed
+            let epochs = Dictionary(
+                uniqueKeysWithValues: generationsOfBatch.keys.map { key in
+                    (KafkaTopicPartition(topic: key.topic, partition: key.partition), intake.positions[key]!.epoch)
+                }
+            )
+            for message in messages where message.offset < position(message).nextOffset {
                 report.count(message.topic, \.duplicates)
             }
-            stages.lap(.offsets, into: &report)
-
-            // 2. Claim the command ids in the inbox. Inserting first (in id order) makes a concurrent transaction
-            //    holding the same id wait for this one and then skip it, so an id sent twice, even on two
-            //    partitions at once, is applied once.
-            var inputs = decoded.filter { $0.message.offset >= nextOffset[$0.message.topicPartition]! }
+            var inputs = decoded.filter { $0.message.offset >= position($0.message).nextOffset }
             report.coalescedHeartbeats = Self.coalesceHeartbeats(&inputs)
-            var firstOccurrence: [String: InboxStore.Entry] = [:]
-            for input in inputs {
-                guard let id = input.eventID, firstOccurrence[id] == nil else { continue }
-                let message = input.message
-                firstOccurrence[id] = .init(
-                    messageID: id,
-                    topic: message.topic,
-                    partition: message.partition,
-                    offset: message.offset
-                )
-            }
-            let claimed = try await inbox.claim(Array(firstOccurrence.values), on: connection)
-            stages.lap(.inbox, into: &report)
+            stages.lap(.intake, into: &report)
 
-            // 3. Lock every spec task the batch touches, in id order: an advisory lock per id (it also covers a task
-            //    that does not exist yet, so two creates of one id never interleave), then the rows themselves.
-            let subjects = Set(
-                inputs.compactMap { input -> String? in
-                    if case .success(let command) = input.decoded { return command.specTaskID }
-                    return nil
-                }
-            ).sorted()
-            // A statement of its own: the next one's snapshot is taken once these locks are held, so it sees what
-            // the transactions that held them before committed (a task created meanwhile, say).
-            try await repository.lockSubjects(subjects, on: connection)
-            stages.lap(.locks, into: &report)
+            // 2. Lock and load the spec tasks of the inputs not applied yet. A statement after the intake: its
+            //    snapshot is taken once the advisory locks are held, so it sees what the transactions that held them
+            //    before committed (a task created meanwhile, say).
+            let subjects = Set(inputs.compactMap(\.subject)).sorted()
             let loaded = try await repository.lockAndLoad(subjects, on: connection)
             stages.lap(.load, into: &report)
             var step = ApplyStep(
@@ -247,7 +242,7 @@ public struct BatchApplier: Sendable {
             // The zed.events partition each task's events came from, for the heartbeat sweepers.
             var zedEventPartitions: [String: Int32] = [:]
 
-            // 4. Decide, message by message, in offset order. The ids new work sessions, threads and instances
+            // 3. Decide, message by message, in offset order. The ids new work sessions, threads and instances
             //    take are checked against other spec tasks in one query after the loop; in the rare batch where
             //    one of them exists already, the loop runs again, checking each command's ids before the next.
             let undecided = (report, step)
@@ -349,7 +344,7 @@ public struct BatchApplier: Sendable {
 
             stages.lap(.decide, into: &report)
 
-            // 5. Persist: changed states, a progress snapshot per changed task, coordination log, outbox and offsets
+            // 4. Persist: changed states, a progress snapshot per changed task, coordination log, outbox and offsets
             //    in one statement; then, rarely, the Zed instances' events partitions.
             report.changedTasks = step.changedTasks
             var write = step.finish()
@@ -394,6 +389,12 @@ public struct BatchApplier: Sendable {
             self.message = message
             self.decoded = decoding.result
             self.trace = decoding.trace
+        }
+
+        /// The spec task a well-formed input is for.
+        var subject: String? {
+            guard case .success(let command) = decoded else { return nil }
+            return command.specTaskID
         }
 
         /// The CloudEvent type, when it could be read.
