@@ -275,7 +275,7 @@ public struct OutboxStore: Sendable {
                     """
                     WITH moved AS (
                         DELETE FROM outbox
-                        WHERE shard = ANY(\(pass.lockedShards.sorted())::int[]) AND id = ANY(\(ids)::bigint[])
+                        WHERE shard = ANY(\(locked)::int[]) AND id = ANY(\(ids)::bigint[])
                         RETURNING *
                     )
                     INSERT INTO dead_letters (id, topic, message_key, payload, error_code, reason, written_at)

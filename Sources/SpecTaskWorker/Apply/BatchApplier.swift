@@ -209,19 +209,16 @@ public struct BatchApplier: Sendable {
                 subjects: Set(decoded.compactMap(\.subject)),
                 on: connection
             )
-            func position(_ message: KafkaConsumerMessage) -> BatchIntake.Position {
-                intake.positions[BatchIntake.KafkaPartition(topic: message.topic, partition: message.partition)]!
-            }
-            let claimed = intake.claimed
-            let epochs = Dictionary(
-                uniqueKeysWithValues: generationsOfBatch.keys.map { key in
-                    (KafkaTopicPartition(topic: key.topic, partition: key.partition), intake.positions[key]!.epoch)
+            // Each partition's position; the intake found every one (or threw `Fenced`).
+            let positions = Dictionary(
+                uniqueKeysWithValues: partitions.map { partition in
+                    (partition, intake.positions[.init(topic: partition.topic, partition: partition.partition)]!)
                 }
             )
-            for message in messages where message.offset < position(message).nextOffset {
+            for message in messages where message.offset < positions[message.topicPartition]!.nextOffset {
                 report.count(message.topic, \.duplicates)
             }
-            var inputs = decoded.filter { $0.message.offset >= position($0.message).nextOffset }
+            var inputs = decoded.filter { $0.message.offset >= positions[$0.message.topicPartition]!.nextOffset }
             report.coalescedHeartbeats = Self.coalesceHeartbeats(&inputs)
             stages.lap(.intake, into: &report)
 
@@ -255,12 +252,12 @@ public struct BatchApplier: Sendable {
                     let message = input.message
                     step.outputs.beginInput(
                         message,
-                        epoch: epochs[message.topicPartition] ?? 0,
+                        epoch: positions[message.topicPartition]?.epoch ?? 0,
                         trace: input.trace,
                         type: input.type
                     )
                     if let id = input.eventID {
-                        if !claimed.contains(id) || handled.contains(id) {
+                        if !intake.claimed.contains(id) || handled.contains(id) {
                             report.count(message.topic, \.duplicates)
                             continue
                         }
@@ -276,7 +273,7 @@ public struct BatchApplier: Sendable {
                             reason: rejection.message,
                             eventID: rejection.eventID,
                             specTaskID: rejection.subject,
-                            epoch: epochs[message.topicPartition] ?? 0
+                            epoch: positions[message.topicPartition]?.epoch ?? 0
                         )
                         // A malformed *command* (its id, subject and command type readable) still gets its outcome;
                         // anything else is not a command, and its record on spectask.rejected is the whole answer.
@@ -334,7 +331,7 @@ public struct BatchApplier: Sendable {
                                 reason: rejection.message,
                                 eventID: command.id,
                                 specTaskID: subject,
-                                epoch: epochs[message.topicPartition] ?? 0
+                                epoch: positions[message.topicPartition]?.epoch ?? 0
                             )
                         }
                     }
