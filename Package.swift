@@ -94,6 +94,7 @@ let package = Package(
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
+                "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,11 +122,13 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // What several test targets share: running child processes, the JSON Schema checker.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"], swiftSettings: swiftSettings),
         .testTarget(name: "SpecTaskDomainTests", dependencies: ["SpecTaskDomain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SpecTaskContractTests",
-            dependencies: ["SpecTaskContract", "SpecTaskDomain"],
+            dependencies: ["SpecTaskContract", "SpecTaskDomain", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SpecTaskStoreTests", dependencies: ["SpecTaskStore"], swiftSettings: swiftSettings),
@@ -147,6 +150,7 @@ let package = Package(
                 "SpecTaskDomain",
                 "SpecTaskStore",
                 "SpecTaskWorker",
+                "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

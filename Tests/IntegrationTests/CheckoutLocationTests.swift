@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Glibc
 @Suite("A checkout in a private directory")
 struct CheckoutLocationTests {
     @Test("scripts/services starts a PostgreSQL cluster that answers from a directory of mode 700, and deletes it")
-    func servicesRunFromPrivateDirectory() throws {
+    func servicesRunFromPrivateDirectory() async throws {
         let fileManager = FileManager.default
         let privateDirectory = fileManager.temporaryDirectory.appendingPathComponent(
             "spectask-private-\(UUID().uuidString.prefix(12).lowercased())"
@@ -26,7 +27,7 @@ struct CheckoutLocationTests {
 
         let repo = privateDirectory.appendingPathComponent("repo")
         try fileManager.createDirectory(at: repo, withIntermediateDirectories: false)
-        let copy = try Self.run(
+        let copy = try await Self.run(
             ["cp", "-R", WorkerProcessTests.repositoryPath("scripts"), repo.appendingPathComponent("scripts").path],
             environment: ProcessInfo.processInfo.environment,
             in: repo
@@ -38,9 +39,32 @@ struct CheckoutLocationTests {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             key != "SPECTASK_LOCAL" && !key.hasPrefix("POSTGRES_")
         }
-        // Stops and deletes the cluster however the test ends; before the private directory goes (defers run last
-        // first), as the scripts live there.
-        defer { _ = try? Self.run([services, "reset"], environment: environment, in: repo) }
+        // Stops and deletes the cluster however the test ends; before the private directory goes (the scripts live
+        // there).
+        let outcome: Result<Void, any Error>
+        do {
+            try await Self.startQueryAndReset(
+                services: services,
+                in: repo,
+                privateDirectory: privateDirectory,
+                environment: &environment
+            )
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        _ = try? await Self.run([services, "reset"], environment: environment, in: repo)
+        try outcome.get()
+    }
+
+    /// Starts the checkout's cluster on a port of its own (set in `environment`), queries it, and resets it.
+    static func startQueryAndReset(
+        services: String,
+        in repo: URL,
+        privateDirectory: URL,
+        environment: inout [String: String]
+    ) async throws {
+        let fileManager = FileManager.default
 
         // An unusual port below the ephemeral range; another one if something happens to listen there.
         var port = 0
@@ -48,7 +72,7 @@ struct CheckoutLocationTests {
         for _ in 0..<3 {
             port = Int.random(in: 31_000..<32_700)
             environment["SPECTASK_PG_PORT"] = String(port)
-            up = try Self.run([services, "postgres-up"], environment: environment, in: repo)
+            up = try await Self.run([services, "postgres-up"], environment: environment, in: repo)
             if !up.output.contains("is taken by another process") { break }
         }
         try #require(
@@ -56,7 +80,7 @@ struct CheckoutLocationTests {
             "scripts/services postgres-up failed (status \(up.status)):\n\(up.output)\(Self.logs(in: repo))"
         )
 
-        let select = try Self.run(
+        let select = try await Self.run(
             ["psql", "postgres://spectask@127.0.0.1:\(port)/spectask?sslmode=disable", "-tAc", "select 1"],
             environment: environment,
             in: repo
@@ -67,7 +91,7 @@ struct CheckoutLocationTests {
             "select 1 answered:\n\(select.output)"
         )
 
-        let status = try Self.run([services, "status"], environment: environment, in: repo)
+        let status = try await Self.run([services, "status"], environment: environment, in: repo)
         let match = try #require(
             status.output.firstMatch(of: /postgres: running on \S+ \(data: ([^,]+),/),
             "scripts/services status does not say where the data lives:\n\(status.output)"
@@ -79,7 +103,7 @@ struct CheckoutLocationTests {
             #expect(!dataPath.hasPrefix(privateDirectory.path), "the cluster is still in the checkout: \(dataPath)")
         }
 
-        let reset = try Self.run([services, "reset"], environment: environment, in: repo)
+        let reset = try await Self.run([services, "reset"], environment: environment, in: repo)
         #expect(reset.status == 0, "scripts/services reset failed:\n\(reset.output)")
         #expect(!fileManager.fileExists(atPath: dataPath), "scripts/services reset left \(dataPath)")
     }
@@ -95,40 +119,22 @@ struct CheckoutLocationTests {
     }
 
     /// Runs `arguments` (looked up on the PATH) in `directory` to its end, output and errors together.
-    ///
-    /// The output goes to a file rather than a Pipe, as for `WorkerProcessTests.Child`.
     static func run(
         _ arguments: [String],
         environment: [String: String],
         in directory: URL,
         timeout: Duration = .seconds(60)
-    ) throws -> (status: Int32, output: String) {
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "spectask-checkout-\(UUID().uuidString).log"
+    ) async throws -> (status: Int32, output: String) {
+        let run = try await ChildProcess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            arguments: ["-c", withoutInheritedDescriptors, "bash"] + arguments,
+            environment: environment,
+            inheritsEnvironment: false,
+            in: directory,
+            mergingErrors: true,
+            timeout: timeout
         )
-        try Data().write(to: outputFile)
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let handle = try FileHandle(forWritingTo: outputFile)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", withoutInheritedDescriptors, "bash"] + arguments
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                let output = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
-                throw TimedOut(what: "running \(arguments.joined(separator: " ")); output:\n\(output)")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return (process.terminationStatus, (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")
+        return (run.status, run.stdout)
     }
 
     /// Runs "$@" with no file descriptors but 0, 1 and 2.

@@ -19,7 +19,7 @@ struct CloudEventsInteropTests {
         defer { Task { await system.stop() } }
 
         let script = WorkerProcessTests.repositoryPath("Tests/IntegrationTests/Interop/cloudevents_interop.py")
-        let (status, output) = try CheckoutLocationTests.run(
+        let (status, output) = try await CheckoutLocationTests.run(
             ["python3", script, "--bootstrap-servers", TestEnvironment.bootstrapServers, "--prefix", system.prefix],
             environment: ProcessInfo.processInfo.environment,
             in: URL(fileURLWithPath: WorkerProcessTests.repositoryPath(".")),

@@ -22,8 +22,18 @@ struct DatabaseOutageTests {
         arguments: outages
     )
     func outage(seconds: Int) async throws {
-        let database = try PrivateDatabase.start()
-        defer { database.remove() }
+        let database = try await PrivateDatabase.start()
+        do {
+            try await run(seconds: seconds, database: database)
+        } catch {
+            await database.remove()
+            throw error
+        }
+        await database.remove()
+    }
+
+    /// A system of two workers on `database`, through the outage.
+    func run(seconds: Int, database: PrivateDatabase) async throws {
         let ports = [try ReadAPITests.freePort(), try ReadAPITests.freePort()]
         let system = try await SystemUnderTest.start(
             workers: 2,
@@ -67,7 +77,7 @@ struct DatabaseOutageTests {
         _ = try await system.status.waitForCount(100, timeout: .seconds(60), "the outcomes before the outage") {
             before.contains($0.event.correlationid ?? "") && Self.isOutcome($0)
         }
-        try database.crash()
+        try await database.crash()
         let crashed = ContinuousClock.now
         try await send(commands.dropFirst(100))
 
@@ -88,7 +98,7 @@ struct DatabaseOutageTests {
             !system.status.messages.contains { duringOutage.contains($0.event.correlationid ?? "") },
             "nothing can be applied while PostgreSQL is down"
         )
-        try database.startAgain()
+        try await database.startAgain()
         let restarted = ContinuousClock.now
 
         // Every command gets its outcome, and exactly one.
@@ -143,7 +153,7 @@ struct PrivateDatabase: Sendable {
 
     var url: String { "postgres://spectask@127.0.0.1:\(port)/spectask?sslmode=disable" }
 
-    static func start() throws -> PrivateDatabase {
+    static func start() async throws -> PrivateDatabase {
         let local = FileManager.default.temporaryDirectory.appendingPathComponent(
             "spectask-db-\(UUID().uuidString.prefix(12).lowercased())"
         )
@@ -154,7 +164,7 @@ struct PrivateDatabase: Sendable {
             let port = try ReadAPITests.freePort()
             environment["SPECTASK_PG_PORT"] = String(port)
             let database = PrivateDatabase(local: local, port: port, environment: environment)
-            let up = try database.services("postgres-up")
+            let up = try await database.services("postgres-up")
             if up.status == 0 { return database }
             if !up.output.contains("is taken by another process") {
                 throw TimedOut(what: "starting a private PostgreSQL: \(up.output)")
@@ -163,23 +173,23 @@ struct PrivateDatabase: Sendable {
         throw TimedOut(what: "finding a free port for a private PostgreSQL")
     }
 
-    func crash() throws {
-        let result = try services("postgres-crash")
+    func crash() async throws {
+        let result = try await services("postgres-crash")
         guard result.status == 0 else { throw TimedOut(what: "crashing PostgreSQL: \(result.output)") }
     }
 
-    func startAgain() throws {
-        let result = try services("postgres-up")
+    func startAgain() async throws {
+        let result = try await services("postgres-up")
         guard result.status == 0 else { throw TimedOut(what: "restarting PostgreSQL: \(result.output)") }
     }
 
-    func remove() {
-        _ = try? services("reset")
+    func remove() async {
+        _ = try? await services("reset")
         try? FileManager.default.removeItem(at: local)
     }
 
-    func services(_ command: String) throws -> (status: Int32, output: String) {
-        try CheckoutLocationTests.run(
+    func services(_ command: String) async throws -> (status: Int32, output: String) {
+        try await CheckoutLocationTests.run(
             [WorkerProcessTests.repositoryPath("scripts/services"), command],
             environment: environment,
             in: URL(fileURLWithPath: WorkerProcessTests.repositoryPath("."))

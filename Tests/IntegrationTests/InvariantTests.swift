@@ -4,6 +4,7 @@ import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker
+import TestSupport
 import Testing
 
 @testable import Kafka
@@ -272,7 +273,7 @@ struct InvariantTests {
             #expect(expectedTypes.isSubset(of: types), "missing: \(expectedTypes.subtracting(types).sorted())")
             // Nothing the worker published is missing from the check for not being a CloudEvent at all.
             #expect(listeners.map(\.undecodableCount) == [0, 0, 0, 0])
-            let result = try SchemaCheck.run(
+            let result = try await SchemaCheck.run(
                 captured.map { (schema: "\($0.event.type).schema.json", message: $0.raw.value) }
             )
             #expect(result.status == 0, "schema violations or a checker failure: \(result.output) \(result.errors)")
@@ -1328,42 +1329,5 @@ struct StoreFixture: Sendable {
         releaseContinuation.finish()
         try await holder.value
         return try await work.value
-    }
-}
-
-// MARK: - Schema checker
-
-/// Runs `scripts/check-json-schema` on messages: one `{"schema": …, "instance": …}` line each.
-enum SchemaCheck {
-    static func run(
-        _ messages: [(schema: String, message: [UInt8])]
-    ) throws -> (status: Int32, output: String, errors: String) {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("schema-check-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        var lines = ""
-        for (schema, message) in messages {
-            // A raw line break in valid JSON can only be whitespace, so flattening keeps one message per line.
-            let instance = String(decoding: message.map { $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self)
-            lines += #"{"schema":"\#(schema)","instance":\#(instance)}"# + "\n"
-        }
-        let input = work.appendingPathComponent("in.jsonl")
-        let output = work.appendingPathComponent("out.txt")
-        let errors = work.appendingPathComponent("err.txt")
-        try Data(lines.utf8).write(to: input)
-        try Data().write(to: output)
-        try Data().write(to: errors)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: WorkerProcessTests.repositoryPath("scripts/check-json-schema"))
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus,
-            try String(contentsOf: output, encoding: .utf8),
-            try String(contentsOf: errors, encoding: .utf8)
-        )
     }
 }

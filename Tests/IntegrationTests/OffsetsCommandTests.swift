@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SpecTaskStore
+import TestSupport
 import Testing
 
 /// `spectask offsets reset`, run as the binary against a database of its own.
@@ -11,32 +12,13 @@ struct OffsetsCommandTests {
         _ arguments: [String],
         database: DatabaseConfiguration
     ) async throws -> (status: Int32, output: String) {
-        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "spectask-offsets-\(UUID().uuidString).log"
+        let run = try await ChildProcess.run(
+            try WorkerProcessTests.binary,
+            arguments: arguments,
+            environment: ["POSTGRES_URL": Scenario.postgresURL(database)],
+            mergingErrors: true
         )
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let handle = try FileHandle(forWritingTo: outputFile)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = try WorkerProcessTests.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "POSTGRES_URL": Scenario.postgresURL(database)
-        ]) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                throw TimedOut(what: "waiting for spectask \(arguments.joined(separator: " ")) to exit")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return (process.terminationStatus, (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")
+        return (run.status, run.stdout)
     }
 
     struct Row: Hashable, CustomStringConvertible {

@@ -5,6 +5,7 @@ import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -29,30 +30,13 @@ struct OperatorToolsTests {
 
     /// Runs the binary with stdin at /dev/null (never a terminal) and `environment` added.
     static func spectask(_ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
-        let directory = FileManager.default.temporaryDirectory
-        let files = ["out", "err"].map { directory.appendingPathComponent("spectask-ops-\(UUID().uuidString).\($0)") }
-        for file in files { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
-        defer { for file in files { try? FileManager.default.removeItem(at: file) } }
-        let handles = try files.map { try FileHandle(forWritingTo: $0) }
-        defer { for handle in handles { try? handle.close() } }
-        let process = Process()
-        process.executableURL = try WorkerProcessTests.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = handles[0]
-        process.standardError = handles[1]
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(90)
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                throw TimedOut(what: "waiting for spectask \(arguments.joined(separator: " ")) to exit")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let texts = files.map { (try? String(contentsOf: $0, encoding: .utf8)) ?? "" }
-        return Run(status: process.terminationStatus, stdout: texts[0], stderr: texts[1])
+        let run = try await ChildProcess.run(
+            try WorkerProcessTests.binary,
+            arguments: arguments,
+            environment: environment,
+            timeout: .seconds(90)
+        )
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     /// `spectask rejected <arguments> --topic-prefix <the system's>`.

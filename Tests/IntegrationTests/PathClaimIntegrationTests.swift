@@ -121,7 +121,7 @@ struct PathClaimIntegrationTests {
         #expect(try await system.rejection(of: long).code == "schema_violation")
         #expect(try await system.state(of: task).pathClaims.map(\.id) == ["api-files"])
 
-        let types = try system.expectOutputsConform()
+        let types = try await system.expectOutputsConform()
         #expect(types.isSuperset(of: ["zed.command.claim_result", "spectask.status.path_claim_changed"]))
         WorkflowTests.expectGapFreeSequence(system, task: task)
     }
@@ -153,6 +153,6 @@ struct PathClaimIntegrationTests {
             #expect(results.contains { $0.claimID == waited.claimID && $0.result == .granted })
             #expect(waited.conflicts.allSatisfy { $0.heldPaths == ["README.md"] })
         }
-        try system.expectOutputsConform()
+        try await system.expectOutputsConform()
     }
 }

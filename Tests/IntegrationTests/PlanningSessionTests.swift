@@ -54,7 +54,7 @@ struct PlanningSessionTests {
         #expect(commands.count { $0.name == "create_instance" } == 1)
         #expect(Set(commands.map(\.instanceID)).count == 1)
         #expect(commands.count { $0.name == "revise_specs" } == 1)
-        let types = try system.expectOutputsConform()
+        let types = try await system.expectOutputsConform()
         #expect(types.isSuperset(of: ["zed.command.revise_specs", "zed.command.create_thread"]))
     }
 
@@ -97,6 +97,6 @@ struct PlanningSessionTests {
         let state = try await system.waitForState(of: task, "planning again") { $0.task.status == .specGeneration }
         #expect(state.task.planningSessionID == second)
         #expect(state.zedInstance?.id == instance.instanceID, "the instance is still the task's")
-        try system.expectOutputsConform()
+        try await system.expectOutputsConform()
     }
 }

@@ -4,6 +4,7 @@ import SpecTaskContract
 import SpecTaskDomain
 import SpecTaskStore
 import SpecTaskWorker
+import TestSupport
 import Testing
 
 /// The runner side of a test: what a Zed runner sends and sees, and the stored state it leads to.
@@ -106,10 +107,10 @@ extension SystemUnderTest {
     ///
     /// - Returns: The message types that were checked.
     @discardableResult
-    func expectOutputsConform(sourceLocation: SourceLocation = #_sourceLocation) throws -> Set<String> {
+    func expectOutputsConform(sourceLocation: SourceLocation = #_sourceLocation) async throws -> Set<String> {
         let captured = [status, zedCommands, rejected, progress].flatMap(\.messages)
         #expect([status, zedCommands, rejected, progress].map(\.undecodableCount) == [0, 0, 0, 0])
-        let result = try SchemaCheck.run(
+        let result = try await SchemaCheck.run(
             captured.map { (schema: "\($0.event.type).schema.json", message: $0.raw.value) }
         )
         #expect(

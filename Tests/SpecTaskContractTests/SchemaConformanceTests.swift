@@ -1,6 +1,7 @@
 import Foundation
 import SpecTaskContract
 import SpecTaskDomain
+import TestSupport
 import Testing
 
 extension MessagesTests {
@@ -107,17 +108,17 @@ extension MessagesTests {
         }
 
         @Test("a sample of every outgoing message type and every command conforms to its schema")
-        func everyMessageConforms() throws {
+        func everyMessageConforms() async throws {
             let messages = Self.validMessages()
             let types = Set(messages.map(\.schema))
             #expect(types.count == SchemaFiles.messageTypes.count)
-            let result = try SchemaChecker.run(messages)
+            let result = try await SchemaCheck.run(messages)
             #expect(result.status == 0, "\(result.output)\(result.errors)")
             #expect(result.output.isEmpty)
         }
 
         @Test("a broken instance makes the checker fail, naming the schema and the path")
-        func brokenInstanceFails() throws {
+        func brokenInstanceFails() async throws {
             let valid = EventEncoder.status(
                 MessageSamples.statusEvents[3],
                 specTaskID: MessageSamples.specTaskID,
@@ -130,7 +131,7 @@ extension MessagesTests {
                 of: #""to":"active""#,
                 with: #""to":"flying""#
             )
-            let result = try SchemaChecker.run([
+            let result = try await SchemaCheck.run([
                 ("spectask.status.work_session_changed.schema.json", valid),
                 ("spectask.status.work_session_changed.schema.json", Array(broken.utf8)),
             ])
@@ -253,7 +254,7 @@ extension MessagesTests {
         ]
 
         @Test("what the decoder rejects, the command schemas reject too")
-        func schemasAgreeWithTheDecoder() throws {
+        func schemasAgreeWithTheDecoder() async throws {
             var messages: [(schema: String, message: [UInt8])] = []
             for text in Self.invalidCommands + Self.invalidZedEvents {
                 let type = try #require(text.firstMatch(of: /"type":"([a-z._]+)"/)?.1)
@@ -262,7 +263,7 @@ extension MessagesTests {
                 let decoded = CommandDecoder.decode(Array(text.utf8), appliedAt: MessageSamples.time, family: family)
                 #expect(throws: InputRejection.self, "\(text)") { try decoded.get() }
             }
-            let result = try SchemaChecker.run(messages)
+            let result = try await SchemaCheck.run(messages)
             #expect(result.status == 1)
             let failedLines = Set(result.output.split(separator: "\n").compactMap { Int($0.prefix { $0 != ":" }) })
             #expect(failedLines == Set(1...messages.count), "\(result.output)")
@@ -425,7 +426,7 @@ extension MessagesTests {
 
 /// The schema files under `topics/schemas/` and how to read them.
 enum SchemaFiles {
-    static var directory: URL { SchemaChecker.repositoryRoot.appendingPathComponent("topics/schemas") }
+    static var directory: URL { Repository.root.appendingPathComponent("topics/schemas") }
 
     /// Every CloudEvent type of the system.
     static let messageTypes: [String] =
@@ -502,71 +503,5 @@ enum SchemaFiles {
             }
             return true
         }
-    }
-}
-
-/// Runs `scripts/check-json-schema` on messages.
-enum SchemaChecker {
-    /// The repository holding this file (symlinks resolved, so a scratch package pointing here works too).
-    static let repositoryRoot: URL = {
-        var directory = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.pathComponents.count > 1 {
-            if FileManager.default.fileExists(
-                atPath: directory.appendingPathComponent("scripts/check-json-schema").path
-            ) {
-                return directory
-            }
-            directory.deleteLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }()
-
-    struct Outcome {
-        var status: Int32
-        /// One line per failure.
-        var output: String
-        var errors: String
-    }
-
-    /// Validates each message against the named schema file.
-    ///
-    /// - Returns: The exit status (0 all valid, 1 some invalid, 2 jsonschema missing) and what it printed.
-    static func run(_ messages: [(schema: String, message: [UInt8])]) throws -> Outcome {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "check-json-schema-\(UUID().uuidString)"
-        )
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-
-        var lines = ""
-        for (schema, message) in messages {
-            // A raw line break in valid JSON can only be whitespace, so flattening keeps one message per line.
-            let instance = String(decoding: message.map { $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self)
-            lines += #"{"schema":"\#(schema)","instance":\#(instance)}"# + "\n"
-        }
-        let input = work.appendingPathComponent("in.jsonl")
-        let output = work.appendingPathComponent("out.txt")
-        let errors = work.appendingPathComponent("err.txt")
-        try Data(lines.utf8).write(to: input)
-        try Data().write(to: output)
-        try Data().write(to: errors)
-
-        // Files rather than pipes: nothing can fill up and block while the checker runs.
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("scripts/check-json-schema")
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        process.waitUntilExit()
-
-        let outcome = Outcome(
-            status: process.terminationStatus,
-            output: try String(contentsOf: output, encoding: .utf8),
-            errors: try String(contentsOf: errors, encoding: .utf8)
-        )
-        if outcome.status == 2 { Issue.record("check-json-schema could not run: \(outcome.errors)") }
-        return outcome
     }
 }
