@@ -166,4 +166,50 @@ struct BatchWriteTests {
             #expect(try await fixture.load(task)?.state.task.name == task)
         }
     }
+
+    @Test("after preferGeneric, the spec task loads of the transaction run the generic plan, and only of that one")
+    func genericPlans() async throws {
+        try await StoreFixture.with { fixture in
+            let repository = SpecTaskRepository(logger: TestEnvironment.logger)
+            let (preferred, afterwards) = try await fixture.client.withConnection { connection in
+                // Five custom plans first: from the sixth call on, PostgreSQL may pick either plan on its own.
+                for _ in 0..<5 { _ = try await repository.load(["generic-a"], on: connection) }
+                try await connection.query("BEGIN", logger: TestEnvironment.logger)
+                try await TransactionPlans.preferGeneric(on: connection, logger: TestEnvironment.logger)
+                let before = try await Self.plans(on: connection)
+                for ids in [["generic-a"], ["generic-a", "generic-b"]] {
+                    _ = try await repository.lockAndLoad(ids, on: connection)
+                    _ = try await repository.load(ids, on: connection)
+                }
+                let after = try await Self.plans(on: connection)
+                let preferred = (generic: after.generic - before.generic, custom: after.custom - before.custom)
+                try await connection.query("COMMIT", logger: TestEnvironment.logger)
+                var afterwards = ""
+                for try await mode in try await connection.query(
+                    "SHOW plan_cache_mode",
+                    logger: TestEnvironment.logger
+                ).decode(String.self) {
+                    afterwards = mode
+                }
+                return (preferred, afterwards)
+            }
+            #expect(preferred.generic == 4 && preferred.custom == 0, "plans while preferred: \(preferred)")
+            #expect(afterwards == "auto")
+        }
+    }
+
+    /// The generic and custom plans the spec task loads of this connection ran so far.
+    static func plans(on connection: PostgresConnection) async throws -> (generic: Int64, custom: Int64) {
+        var plans: (generic: Int64, custom: Int64) = (0, 0)
+        for try await (generic, custom) in try await connection.query(
+            """
+            SELECT coalesce(sum(generic_plans), 0)::bigint, coalesce(sum(custom_plans), 0)::bigint
+            FROM pg_prepared_statements WHERE name LIKE 'spectask_%load_spec_tasks'
+            """,
+            logger: TestEnvironment.logger
+        ).decode((Int64, Int64).self) {
+            plans = (generic, custom)
+        }
+        return plans
+    }
 }
