@@ -182,8 +182,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let stagesBefore = await BenchStages.scrape(metricsURLs)
         let follower = try await StatusFollower.start(kafka: kafka, topics: [topics.status], logger: logger)
+        // No linger, as a client that wants its answers soon would send (librdkafka still batches what queues up
+        // while a request is under way, so a flood goes out in batches all the same).
         let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(common: kafka, linger: .milliseconds(2)),
+            configuration: KafkaProducerConfiguration(common: kafka, linger: .zero),
             logger: logger
         )
         print(
