@@ -25,19 +25,3 @@ extension PostgresBindings {
         repeat append(each values)
     }
 }
-
-/// Plans for the rest of a transaction.
-public enum TransactionPlans {
-    /// Makes the prepared statements of the rest of the caller's transaction run their generic plan (the one
-    /// planned once per connection) rather than a custom plan for each call's values (`SET LOCAL`, so the setting
-    /// ends with the transaction, and a pooler in transaction mode sees nothing of it).
-    ///
-    /// For the batch transaction: PostgreSQL keeps planning the spec task load afresh for every call, because for
-    /// the one or two ids of a batch at light load a custom plan looks cheaper than the generic one. Planning its six
-    /// branches took half of the load's time: at 200 commands/s the load took 0.7 ms instead of 1.4 ms, and the
-    /// transaction 0.4–0.9 ms less (this round trip included), three runs side by side; saturated throughput was
-    /// the same within noise. Not for the relay: its read's plan depends on its limit.
-    public static func preferGeneric(on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: logger)
-    }
-}

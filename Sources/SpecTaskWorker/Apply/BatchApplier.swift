@@ -176,7 +176,6 @@ public struct BatchApplier: Sendable {
         return try await client.transaction(logger: logger) { connection in
             var report = Report()
             var stages = StageClock()
-            try await TransactionPlans.preferGeneric(on: connection, logger: logger)
 
             // 1. Intake, one statement: lock each partition's offset row (fencing; messages below its next offset
             //    were applied already), claim the inputs' ids in the inbox (an id sent twice, even on two partitions
