@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import SpecTaskWorker
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -91,9 +92,13 @@ struct WorkerProcessTests {
         _ arguments: [String],
         environment: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
-        let child = try Child(arguments, environment: environment)
-        let status = try await child.waitForExit(timeout: .seconds(60))
-        return (status, child.output)
+        let run = try await ChildProcess.run(
+            try binary,
+            arguments: arguments,
+            environment: environment.merging(["SPECTASK_EXIT_WITH_PARENT": "1"]) { current, _ in current },
+            mergingErrors: true
+        )
+        return (run.status, run.stdout)
     }
 
     @Test("the worker joins its group, serves /health, and exits 0 soon after SIGTERM")
@@ -229,7 +234,6 @@ struct WorkerProcessTests {
     }
 
     static func repositoryPath(_ relative: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../\(relative)")
-            .standardizedFileURL.path
+        Repository.path(relative).path
     }
 }
