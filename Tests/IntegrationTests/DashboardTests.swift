@@ -135,10 +135,10 @@ struct DashboardTests {
             // Bound to 127.0.0.1, it answers only requests for a loopback host (no DNS rebinding).
             let port = try #require(URL(string: dashboard.base)?.port)
             let rebound = try EventStreamReader(port: port, path: "/api/v1/spec-tasks", host: "evil.example:\(port)")
-            try rebound.waitFor("HTTP/1.1 421", timeout: 10)
+            try await rebound.waitFor("HTTP/1.1 421", timeout: 10)
             rebound.close()
             let local = try EventStreamReader(port: port, path: "/api/v1/dashboard", host: "localhost:\(port)")
-            try local.waitFor("HTTP/1.1 200", timeout: 10)
+            try await local.waitFor("HTTP/1.1 200", timeout: 10)
             local.close()
             await dashboard.stop()
         }
@@ -151,11 +151,14 @@ struct DashboardTests {
             let port = try #require(URL(string: dashboard.base)?.port)
             let stream = try EventStreamReader(port: port, path: "/api/v1/events")
             defer { stream.close() }
-            try stream.waitFor("connected", timeout: 10)
+            try await stream.waitFor("connected", timeout: 10)
             let task = TestEnvironment.unique("sse")
             try await system.apply(.create(CreateSpecTask(name: "Streamed")), task: task)
-            let text = try stream.waitFor("\"specTaskID\":\"\(task)\"", timeout: 30)
-            #expect(text.contains("event: change"))
+            // The change comes from spectask.status and the snapshot from spectask.progress: two topics, read
+            // side by side, so either may come first.
+            let taskField = "\"specTaskID\":\"\(task)\""
+            try await stream.waitForEvent("change", containing: taskField, timeout: 30)
+            let text = try await stream.waitForEvent("progress", containing: taskField, timeout: 30)
             #expect(text.contains("HTTP/1.1 200"))
             #expect(text.lowercased().contains("content-type: text/event-stream"))
             await dashboard.stop()
@@ -300,8 +303,6 @@ final class EventStreamReader: @unchecked Sendable {
             }
         }
         guard connected == 0 else { throw TimedOut(what: "connecting to 127.0.0.1:\(port)") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request =
             "GET \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nAccept: text/event-stream\r\n\r\n"
         _ = request.withCString { send(socketFD, $0, strlen($0), 0) }
@@ -309,15 +310,35 @@ final class EventStreamReader: @unchecked Sendable {
 
     /// Reads until the text received so far contains `text`; returns everything received.
     @discardableResult
-    func waitFor(_ text: String, timeout: Double) throws -> String {
+    func waitFor(_ text: String, timeout: Double) async throws -> String {
+        try await waitUntil("'\(text)'", timeout: timeout) { $0.contains(text) }
+    }
+
+    /// Reads until an event named `name` whose data contains `text` has arrived; returns everything received.
+    @discardableResult
+    func waitForEvent(_ name: String, containing text: String, timeout: Double) async throws -> String {
+        try await waitUntil("an event '\(name)' with '\(text)'", timeout: timeout) { received in
+            received.split(separator: "\n\n").contains { frame in
+                // `isNewline`, not "\n": Swift reads the chunked encoding's "\r\n" as one character.
+                frame.split(whereSeparator: \.isNewline).contains("event: \(name)") && frame.contains(text)
+            }
+        }
+    }
+
+    /// Polls the socket without blocking, sleeping between empty reads so no pool thread is held while waiting.
+    private func waitUntil(_ what: String, timeout: Double, _ done: (String) -> Bool) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while !received.contains(text) {
+        while !done(received) {
             guard Date() < deadline else {
-                throw TimedOut(what: "waiting for '\(text)' in the event stream; got:\n\(received.suffix(2000))")
+                throw TimedOut(what: "waiting for \(what) in the event stream; got:\n\(received.suffix(2000))")
             }
-            let count = recv(socketFD, &buffer, buffer.count, 0)
-            if count > 0 { received += String(decoding: buffer[0..<count], as: UTF8.self) }
+            let count = recv(socketFD, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 {
+                received += String(decoding: buffer[0..<count], as: UTF8.self)
+            } else {
+                try await Task.sleep(for: .milliseconds(20))
+            }
         }
         return received
     }
