@@ -180,12 +180,7 @@ struct ChaosCampaign: Sendable {
             // Frozen from here on: with the workers stopped, the database, the outbox and what was published can
             // be compared with each other (a system still catching up would move under the checks).
             await system.stopProcesses()
-            let outbox = try await ChaosChecks.count("SELECT count(*) FROM outbox", client: client, logger: logger)
-            let deadLetters = try await ChaosChecks.count(
-                "SELECT count(*) FROM dead_letters",
-                client: client,
-                logger: logger
-            )
+            let left = try await OutboxAdmin(logger: logger).status(client: client)
             let lagProblems = try await ChaosChecks.lagProblems(
                 ends: ends,
                 group: group,
@@ -194,7 +189,7 @@ struct ChaosCampaign: Sendable {
             )
             let ids = Array(Set(ledger.read { $0.commands.map(\.task) }))
             let stored = try await ChaosChecks.loadTasks(ids, client: client, logger: logger)
-            return (outbox, deadLetters, lagProblems, stored)
+            return (left.rows, left.deadLetters, lagProblems, stored)
         }
         // Everything published is on the status topic: read until nothing new came for 3 s (copies still on their
         // way included).

@@ -308,19 +308,14 @@ struct ChaosChecks {
         return result
     }
 
-    static func count(_ sql: String, client: PostgresClient, logger: Logger) async throws -> Int {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        for try await value in rows.decode(Int64.self) { return Int(value) }
-        return 0
-    }
-
     /// Waits up to `timeout` for the outbox to empty (the relays publish what the last batches wrote), or until it
     /// did not shrink for 15 s; returns what is left.
     static func drainOutbox(client: PostgresClient, timeout: Duration, logger: Logger) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         var smallest = (count: Int.max, at: ContinuousClock.now)
+        let admin = OutboxAdmin(logger: logger)
         while true {
-            let left = try await count("SELECT count(*) FROM outbox", client: client, logger: logger)
+            let left = try await admin.status(client: client).rows
             if left < smallest.count { smallest = (left, .now) }
             if left == 0 || ContinuousClock.now >= deadline || ContinuousClock.now - smallest.at > .seconds(15) {
                 return left
@@ -371,12 +366,9 @@ struct ChaosChecks {
         logger: Logger
     ) async throws -> [String] {
         var stored: [KafkaTopicPartition: Int64] = [:]
-        let rows = try await client.query(
-            "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = \(group)",
-            logger: logger
-        )
-        for try await (topic, partition, next) in rows.decode((String, Int32, Int64).self) {
-            stored[KafkaTopicPartition(topic: topic, partition: partition)] = next
+        let positions = try await ConsumerOffsetAdmin(logger: logger).positions(.init(group: group), client: client)
+        for position in positions {
+            stored[KafkaTopicPartition(topic: position.topic, partition: position.partition)] = position.nextOffset
         }
         return ends.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }.compactMap {
             partition,
