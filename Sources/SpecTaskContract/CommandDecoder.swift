@@ -161,6 +161,7 @@ extension CommandDecoder {
     /// `application/json` or `application/<x>+json`, parameters allowed (the schema's
     /// `^application/([a-z0-9.+-]+\+)?json *(;.*)?$`).
     static func isJSONMediaType(_ contentType: String) -> Bool {
+        if contentType == "application/json" { return true }  // nearly every message's
         var mediaType = Substring(contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0])
         while mediaType.hasSuffix(" ") { mediaType = mediaType.dropLast() }
         guard mediaType.hasPrefix("application/"), mediaType.hasSuffix("json") else { return false }
@@ -244,7 +245,7 @@ private struct Envelope {
         let actor = try optionalString("actor", max: CommandDecoder.maxAttributeLength)
         let runnerToken = try optionalString("runnertoken", max: CommandDecoder.maxAttributeLength)
 
-        let data = try payloadBytes(for: shape, type: type)
+        let data = try checkedData(for: shape, type: type)
         do {
             return IncomingCommand(
                 id: id,
@@ -387,7 +388,8 @@ private struct Envelope {
         }
         _ = try optionalString("correlationid", max: CommandDecoder.maxEventIDLength)
         _ = try optionalString("runnertoken", max: CommandDecoder.maxAttributeLength)
-        for (name, value) in attributes.sorted(by: { $0.key < $1.key }) where !Self.knownAttributes.contains(name) {
+        let extensions = attributes.filter { !Self.knownAttributes.contains($0.key) }
+        for (name, value) in extensions.sorted(by: { $0.key < $1.key }) {
             if name == "data_base64" {
                 throw reject(.schemaViolation, "attribute 'data_base64' is not supported: send data as a JSON object")
             }
@@ -420,8 +422,9 @@ private struct Envelope {
 
     // MARK: Data
 
-    /// Checks `data` against the command's fields and returns it as JSON for the payload's decoder.
-    private func payloadBytes(for shape: CommandShape, type: String) throws(InputRejection) -> [UInt8] {
+    /// Checks `data` against the command's fields and returns the members to decode the payload from (those of its
+    /// fields that are present and not null).
+    private func checkedData(for shape: CommandShape, type: String) throws(InputRejection) -> JSONValue {
         let members: [String: JSONValue]
         switch present("data") {
         case .none:
@@ -465,17 +468,32 @@ private struct Envelope {
                 checked[field.name] = value
             }
         }
-        return MessageJSON.encode(JSONValue.object(checked))
+        return .object(checked)
     }
 
     /// The path of the first string or member name holding U+0000, which PostgreSQL text and jsonb refuse.
     static func pathOfNUL(in value: JSONValue, at path: String) -> String? {
+        // The paths are spelled out only when there is one to find: nearly every message has none.
+        guard containsNUL(value) else { return nil }
+        return firstPathOfNUL(in: value, at: path)
+    }
+
+    private static func containsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.utf8.contains(0)
+        case .array(let items): items.contains(where: containsNUL)
+        case .object(let members): members.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        case .null, .bool, .number: false
+        }
+    }
+
+    private static func firstPathOfNUL(in value: JSONValue, at path: String) -> String? {
         switch value {
         case .string(let text):
             return text.unicodeScalars.contains("\0") ? (path.isEmpty ? "the message" : path) : nil
         case .array(let items):
             for (index, item) in items.enumerated() {
-                if let found = pathOfNUL(in: item, at: "\(path)[\(index)]") { return found }
+                if let found = firstPathOfNUL(in: item, at: "\(path)[\(index)]") { return found }
             }
             return nil
         case .object(let members):
@@ -483,7 +501,7 @@ private struct Envelope {
                 if name.unicodeScalars.contains("\0") {
                     return "a member name in \(path.isEmpty ? "the message" : path)"
                 }
-                if let found = pathOfNUL(in: member, at: MessageText.path(path, member: name)) { return found }
+                if let found = firstPathOfNUL(in: member, at: MessageText.path(path, member: name)) { return found }
             }
             return nil
         case .null, .bool, .number:

@@ -9,7 +9,7 @@ struct CommandShape: Sendable {
     /// Every member `data` may have.
     let fields: [PayloadField]
     /// Builds the command from `data` that already passed ``fields``.
-    let decode: @Sendable (_ data: [UInt8]) throws -> SpecTaskCommand
+    let decode: @Sendable (_ data: JSONValue) throws -> SpecTaskCommand
 
     init<Payload: Decodable & Sendable>(
         _ name: String,
@@ -21,7 +21,7 @@ struct CommandShape: Sendable {
         self.name = name
         self.type = typePrefix + name
         self.fields = fields
-        self.decode = { data in wrap(try MessageJSON.decode(Payload.self, from: data)) }
+        self.decode = { data in wrap(try JSONValueDecoder.decode(Payload.self, from: data)) }
     }
 
     /// The shape of a Zed event.
