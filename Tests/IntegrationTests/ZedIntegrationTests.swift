@@ -116,11 +116,13 @@ struct ZedIntegrationTests {
 
     @Test("heartbeat timeout: ready → disconnected → recovered by a heartbeat → disconnected → failed, sessions follow")
     func heartbeatTimeouts() async throws {
-        // Two workers, so two sweepers race for every timeout: each transition must still happen once.
+        // Two workers, so two sweepers race for every timeout: each transition must still happen once. The recovering
+        // heartbeat must be applied between "disconnected" (1.5 s of silence) and "failed" (8 s): a window wide enough
+        // for a test machine that stalls for seconds (4 s left 2.5 s, which a loaded 2-core machine can miss).
         let system = try await SystemUnderTest.start(
             workers: 2,
             environment: [
-                "SPECTASK_HEARTBEAT_TIMEOUT": "1500ms", "SPECTASK_HEARTBEAT_FAIL_AFTER": "4s",
+                "SPECTASK_HEARTBEAT_TIMEOUT": "1500ms", "SPECTASK_HEARTBEAT_FAIL_AFTER": "8s",
                 "SPECTASK_SWEEP_INTERVAL": "100ms",
             ]
         )
