@@ -11,7 +11,9 @@ bin="${SPECTASK_BIN:-$(SPECTASK_CONFIGURATION=release spectask_bin)}"
 log="$LOG_DIR/${BENCH_LOG:-bench}.log"
 mkdir -p "$LOG_DIR"
 : >"$log"
-echo "spectask $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC'), $("$bin" version)" | tee -a "$log"
+# The checkout's commit names the build only when the build is the checkout's own.
+if [ -n "${SPECTASK_BIN:-}" ]; then built_from="binary $bin"; else built_from="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
+echo "spectask $built_from, $(date -u '+%Y-%m-%d %H:%M UTC'), $("$bin" version)" | tee -a "$log"
 pids=()
 stop_workers() {
   # What the workers committed is published before they stop (up to 30 s).
