@@ -354,7 +354,9 @@ struct RetentionTests {
             let shutdownStarted = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await running.value
-            #expect(ContinuousClock.now - shutdownStarted < .seconds(5))
+            // Far below the hour it would take if the wait held the shutdown up; not a speed figure (CI once measured
+            // 5.2 s here under the whole suite's load, against a bound of 5 s).
+            #expect(ContinuousClock.now - shutdownStarted < .seconds(60))
         }
     }
 
